@@ -1,0 +1,50 @@
+"""Filters of the console lists (django-filter), each with the form the list shows."""
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from easconsole.models import AuditEvent, RoleAssignment, Site
+
+
+class DateInput(django_filters.widgets.forms.DateInput):
+    input_type = "date"
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """A filter set with a free-text ``q`` over ``search_fields``."""
+
+    search_fields: tuple[str, ...] = ()
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+
+    def search(self, queryset, name, value):
+        query = Q()
+        for field in self.search_fields:
+            query |= Q(**{f"{field}__icontains": value.strip()})
+        return queryset.filter(query)
+
+
+class SiteFilterSet(SearchFilterSet):
+    search_fields = ("code", "name", "description")
+
+    class Meta:
+        model = Site
+        fields = ["q"]
+
+
+class RoleAssignmentFilterSet(SearchFilterSet):
+    search_fields = ("user__username", "group__name", "role__name")
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["q", "role"]
+
+
+class AuditEventFilterSet(SearchFilterSet):
+    search_fields = ("username", "action", "object_repr", "message", "cmdlet")
+    time_after = django_filters.DateFilter(field_name="time", lookup_expr="date__gte", label=_("From"), widget=DateInput)
+    time_before = django_filters.DateFilter(field_name="time", lookup_expr="date__lte", label=_("Until"), widget=DateInput)
+    action = django_filters.CharFilter(label=_("Action"), lookup_expr="iexact")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["q", "action", "outcome", "time_after", "time_before"]

@@ -1,0 +1,83 @@
+"""Forms of the Administration workspace."""
+from crispy_forms.layout import Fieldset, Layout
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
+
+from devices.models import Collection
+from easconsole.forms.base import ConsoleModelForm
+from easconsole.models import RoleAssignment, Site
+
+
+class SiteForm(ConsoleModelForm):
+    class Meta:
+        model = Site
+        fields = ["code", "name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_code(self):
+        return self.cleaned_data["code"].strip().upper()
+
+    def get_layout(self):
+        return Layout(Fieldset(_("Site"), "code", "name", "description"))
+
+
+class RoleAssignmentForm(ConsoleModelForm):
+    """Assign a role to a user or a group, for all or chosen sites and collections."""
+
+    PRINCIPAL_USER, PRINCIPAL_GROUP = "user", "group"
+    principal_type = forms.ChoiceField(
+        label=_("Assign to"), choices=[(PRINCIPAL_USER, _("A user")), (PRINCIPAL_GROUP, _("A group"))], widget=forms.RadioSelect
+    )
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["principal_type", "user", "group", "role", "all_sites", "sites", "all_collections", "collections"]
+        widgets = {"sites": forms.CheckboxSelectMultiple, "collections": forms.CheckboxSelectMultiple}
+        help_texts = {
+            "all_sites": _("Untick to limit the role's site permissions to the sites chosen below."),
+            "all_collections": _("Untick to limit the role's collection permissions to the collections chosen below."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["group"].queryset = Group.objects.order_by("name")
+        self.fields["sites"].queryset = Site.objects.all()
+        self.fields["collections"].queryset = Collection.objects.all()
+        self.initial.setdefault("principal_type", self.PRINCIPAL_GROUP if self.instance.group_id else self.PRINCIPAL_USER)
+
+    def get_layout(self):
+        return Layout(
+            Fieldset(_("Administrative user"), "principal_type", "user", "group"),
+            Fieldset(_("Security role"), "role"),
+            Fieldset(_("Security scopes"), "all_sites", "sites", "all_collections", "collections"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("principal_type") == self.PRINCIPAL_USER:
+            cleaned["group"] = None
+            if not cleaned.get("user"):
+                self.add_error("user", _("Choose the user who gets the role."))
+        else:
+            cleaned["user"] = None
+            if not cleaned.get("group"):
+                self.add_error("group", _("Choose the group that gets the role."))
+        if not cleaned.get("all_sites") and not cleaned.get("sites"):
+            self.add_error("sites", _("Choose at least one site, or tick All sites."))
+        if not cleaned.get("all_collections") and not cleaned.get("collections"):
+            self.add_error("collections", _("Choose at least one collection, or tick All collections."))
+        self.instance.user = cleaned.get("user")
+        self.instance.group = cleaned.get("group")
+        return cleaned
+
+    def validate_unique(self):
+        # The user/group were set in clean(), after ModelForm's own pass: check again so a duplicate
+        # role for the same person gets a message instead of an IntegrityError.
+        super().validate_unique()
+        duplicate = RoleAssignment.objects.exclude(pk=self.instance.pk).filter(role=self.cleaned_data.get("role"))
+        principal = {"user": self.instance.user} if self.instance.user else {"group": self.instance.group}
+        if self.cleaned_data.get("role") and duplicate.filter(**principal).exists():
+            self.add_error("role", _("This role is already assigned to them; edit that assignment instead."))

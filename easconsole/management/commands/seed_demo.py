@@ -1,0 +1,50 @@
+"""Create the demo accounts of each persona (idempotent).
+
+    python manage.py seed_demo [--password PASSWORD]
+
+The password comes from --password, else EASCONSOLE_DEMO_PASSWORD, else one is generated and
+printed. Accounts: admin (Full Administrator), operator (Operations Administrator), auditor
+(Read-only Analyst), and end users without a role.
+"""
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from easconsole import services
+from easconsole.models import RoleAssignment, Site
+
+PERSONAS = [
+    ("admin", "Ada", "Admin", "Full Administrator"),
+    ("operator", "Oscar", "Operator", "Operations Administrator"),
+    ("auditor", "Audrey", "Auditor", "Read-only Analyst"),
+    ("enduser", "Erin", "User", None),
+    ("enduser2", "Eli", "User", None),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo accounts (admin, operator, auditor, end users) and the demo site."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", help="Password of every demo account (default: $EASCONSOLE_DEMO_PASSWORD or generated).")
+
+    def handle(self, *args, password=None, **options):
+        password = password or os.environ.get("EASCONSOLE_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+        User = get_user_model()
+        with transaction.atomic():
+            site, _ = Site.objects.get_or_create(code="P01", defaults={"name": "Primary site"})
+            for username, first, last, role_name in PERSONAS:
+                user, _ = User.objects.get_or_create(
+                    username=username, defaults={"first_name": first, "last_name": last, "email": f"{username}@contoso.com"}
+                )
+                user.set_password(password)
+                user.save()
+                if role_name and not RoleAssignment.objects.filter(user=user, role__name=role_name).exists():
+                    services.role_assignment_save(
+                        assignment=RoleAssignment(user=user, role=services.role_by_name(role_name)), user=None
+                    )
+        self.stdout.write(f"Demo accounts: {', '.join(p[0] for p in PERSONAS)}")
+        self.stdout.write(f"Demo password: {password}")

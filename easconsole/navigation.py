@@ -1,0 +1,103 @@
+"""The console's workspaces and navigation tree, filtered by what the signed-in person may read."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from easconsole.permissions import holds_anywhere
+
+
+@dataclass(frozen=True)
+class Node:
+    label: str
+    url_name: str
+    permission: str
+    # URL names of pages that belong to this node (its detail, edit and delete pages), by prefix.
+    covers: tuple[str, ...] = ()
+
+    def matches(self, view_name: str) -> bool:
+        return view_name == self.url_name or any(view_name.startswith(prefix) for prefix in self.covers)
+
+
+@dataclass(frozen=True)
+class Folder:
+    label: str
+    nodes: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    key: str
+    label: str
+    folders: tuple[Folder, ...] = field(default_factory=tuple)
+
+    def nodes(self):
+        for folder in self.folders:
+            yield from folder.nodes
+
+
+WORKSPACES: tuple[Workspace, ...] = (
+    Workspace(
+        "assets",
+        _("Assets and Compliance"),
+        (Folder(_("Overview"), (Node(_("Device Collections"), "devices:collection_list", "devices.read_collection", ("devices:collection_",)),)),),
+    ),
+    Workspace(
+        "monitoring",
+        _("Monitoring"),
+        (Folder(_("Overview"), (Node(_("Background tasks"), "easconsole:task_list", "easconsole.read_site", ("easconsole:task_",)),)),),
+    ),
+    Workspace(
+        "administration",
+        _("Administration"),
+        (
+            Folder(_("Hierarchy Configuration"), (Node(_("Sites"), "easconsole:site_list", "easconsole.read_site", ("easconsole:site_",)),)),
+            Folder(
+                _("Security"),
+                (
+                    Node(_("Administrative Users"), "easconsole:roleassignment_list", "easconsole.assign_role", ("easconsole:roleassignment_",)),
+                    Node(_("Security Roles"), "easconsole:role_list", "easconsole.assign_role", ("easconsole:role_",)),
+                ),
+            ),
+        ),
+    ),
+    Workspace(
+        "reports",
+        _("Reports"),
+        (
+            Folder(
+                _("Reports"),
+                (
+                    Node(_("Overview"), "easconsole:report_index", "easconsole.view_auditevent"),
+                    Node(_("Administrative audit trail"), "easconsole:auditevent_list", "easconsole.view_auditevent", ("easconsole:auditevent_",)),
+                ),
+            ),
+        ),
+    ),
+)
+
+
+def visible_workspaces(user, view_name: str | None) -> list[dict]:
+    """The workspaces and nodes ``user`` may read, each marked active if it holds the current page."""
+    permitted: dict[str, bool] = {}
+    result = []
+    for workspace in WORKSPACES:
+        folders = []
+        active_workspace = False
+        for folder in workspace.folders:
+            nodes = []
+            for node in folder.nodes:
+                if node.permission not in permitted:
+                    permitted[node.permission] = holds_anywhere(user, node.permission)
+                if permitted[node.permission]:
+                    active = bool(view_name) and node.matches(view_name)
+                    active_workspace |= active
+                    nodes.append({"label": node.label, "url": reverse(node.url_name), "active": active})
+            if nodes:
+                folders.append({"label": folder.label, "nodes": nodes})
+        if folders:
+            result.append({"key": workspace.key, "label": workspace.label, "folders": folders, "active": active_workspace,
+                           "url": folders[0]["nodes"][0]["url"]})
+    return result

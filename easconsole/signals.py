@@ -1,0 +1,42 @@
+"""Sign-ins, sign-outs, failures and lockouts go into the audit trail."""
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from easconsole import audit
+from easconsole.models import AuditEvent
+
+
+@receiver(user_logged_in)
+def signed_in(sender, request, user, **kwargs):
+    audit.record(user=user, action="sign in", address=audit.client_address(request))
+
+
+@receiver(user_logged_out)
+def signed_out(sender, request, user, **kwargs):
+    if user is not None:
+        audit.record(user=user, action="sign out", address=audit.client_address(request))
+
+
+@receiver(user_login_failed)
+def sign_in_failed(sender, credentials, request=None, **kwargs):
+    audit.record(
+        user=None,
+        username=str(credentials.get("username", ""))[:150],
+        action="sign in",
+        outcome=AuditEvent.Outcome.FAILURE,
+        message="Wrong user name or password.",
+        address=audit.client_address(request) if request is not None else None,
+    )
+
+
+@receiver(user_locked_out)
+def locked_out(sender, request, username, ip_address, **kwargs):
+    audit.record(
+        user=None,
+        username=str(username or "")[:150],
+        action="sign in",
+        outcome=AuditEvent.Outcome.DENIED,
+        message="Locked out after repeated failed sign-ins.",
+        address=ip_address,
+    )

@@ -1,0 +1,74 @@
+"""Tables of the Administration, Monitoring and Reports workspaces."""
+import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
+from django_q.models import Task
+
+from easconsole.models import AuditEvent, Role, RoleAssignment, Site
+
+
+class ConsoleTable(tables.Table):
+    """A table whose rows load their details into the details pane when clicked."""
+
+    class Meta:
+        attrs = {"class": "table table-sm table-hover align-middle console-table"}
+        row_attrs = {
+            "hx-get": lambda record: f"{record.get_absolute_url()}?pane=1" if hasattr(record, "get_absolute_url") else None,
+            "hx-target": "#details-pane",
+            "hx-trigger": "click",
+            "class": "console-row",
+        }
+
+
+class SiteTable(ConsoleTable):
+    code = tables.Column(linkify=True)
+    name = tables.Column(linkify=True)
+
+    class Meta(ConsoleTable.Meta):
+        model = Site
+        fields = ["code", "name", "description"]
+
+
+class RoleAssignmentTable(ConsoleTable):
+    principal = tables.Column(_("User or group"), accessor="principal_name", linkify=lambda record: record.get_absolute_url(),
+                              order_by=("user__username", "group__name"))
+    role = tables.Column(_("Security role"))
+    scopes = tables.Column(_("Security scopes"), empty_values=(), orderable=False)
+
+    class Meta(ConsoleTable.Meta):
+        model = RoleAssignment
+        fields = ["principal", "role", "scopes", "created"]
+
+    def render_scopes(self, record):
+        sites = _("all sites") if record.all_sites else ", ".join(s.code for s in record.sites.all())
+        collections = _("all collections") if record.all_collections else ", ".join(c.name for c in record.collections.all())
+        return f"{sites}; {collections}"
+
+
+class RoleTable(ConsoleTable):
+    name = tables.Column(linkify=True)
+
+    class Meta(ConsoleTable.Meta):
+        model = Role
+        fields = ["name", "role_id", "description"]
+
+
+class AuditEventTable(ConsoleTable):
+    time = tables.DateTimeColumn(format="Y-m-d H:i:s", linkify=True)
+
+    class Meta(ConsoleTable.Meta):
+        model = AuditEvent
+        fields = ["time", "username", "roles", "action", "object_type", "object_repr", "outcome", "address", "cmdlet", "message"]
+
+
+class TaskTable(tables.Table):
+    name = tables.Column(_("Task"))
+    func = tables.Column(_("Function"))
+    started = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    stopped = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    success = tables.BooleanColumn(_("Succeeded"))
+    attempt_count = tables.Column(_("Attempts"))
+
+    class Meta:
+        model = Task
+        fields = ["name", "func", "group", "started", "stopped", "success", "attempt_count"]
+        attrs = {"class": "table table-sm table-hover align-middle console-table"}

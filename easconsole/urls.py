@@ -1,0 +1,34 @@
+"""Root URLs: sign-in, the console's workspaces, and the Application Catalog."""
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from easconsole.views import administration, home, reports
+
+
+console_patterns = [
+    path("administration/sites/", administration.SiteListView.as_view(), name="site_list"),
+    path("administration/sites/add/", administration.SiteEditView.as_view(), name="site_add"),
+    path("administration/sites/<int:pk>/", administration.SiteDetailView.as_view(), name="site_detail"),
+    path("administration/sites/<int:pk>/edit/", administration.SiteEditView.as_view(), name="site_edit"),
+    path("administration/sites/<int:pk>/delete/", administration.SiteDeleteView.as_view(), name="site_delete"),
+    path("administration/security/administrative-users/", administration.RoleAssignmentListView.as_view(), name="roleassignment_list"),
+    path("administration/security/administrative-users/add/", administration.RoleAssignmentEditView.as_view(), name="roleassignment_add"),
+    path("administration/security/administrative-users/<int:pk>/", administration.RoleAssignmentDetailView.as_view(), name="roleassignment_detail"),
+    path("administration/security/administrative-users/<int:pk>/edit/", administration.RoleAssignmentEditView.as_view(), name="roleassignment_edit"),
+    path("administration/security/administrative-users/<int:pk>/delete/", administration.RoleAssignmentDeleteView.as_view(), name="roleassignment_delete"),
+    path("administration/security/roles/", administration.RoleListView.as_view(), name="role_list"),
+    path("administration/security/roles/<int:pk>/", administration.RoleDetailView.as_view(), name="role_detail"),
+    path("monitoring/background-tasks/", reports.TaskListView.as_view(), name="task_list"),
+    path("reports/", reports.ReportIndexView.as_view(), name="report_index"),
+    path("reports/audit-trail/", reports.AuditEventListView.as_view(), name="auditevent_list"),
+    path("reports/audit-trail/<int:pk>/", reports.AuditEventDetailView.as_view(), name="auditevent_detail"),
+]
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("accounts/login/", home.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include((console_patterns, "easconsole"))),
+    path("assets/", include("devices.urls")),
+    path("catalog/", include("catalog.urls")),
+]

@@ -1,0 +1,30 @@
+"""Sign-in, sign-out and the landing page of each persona."""
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from easconsole.permissions import ADMINISTRATOR, ANALYST, persona
+
+
+def landing_url(user) -> str:
+    """Administrators land in the console, auditors in Reports, end users in the catalog."""
+    who = persona(user)
+    if who == ADMINISTRATOR:
+        return reverse("easconsole:site_list") if user.has_perm("easconsole.read_site") else reverse("devices:collection_list")
+    if who == ANALYST:
+        return reverse("easconsole:report_index")
+    return reverse("catalog:my_devices")
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("login")
+    return redirect(landing_url(request.user))
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        return landing_url(self.request.user)

@@ -147,9 +147,14 @@ class Authenticator:
 
     def _basic(self, value: str) -> str | None:
         try:
-            user, _, password = base64.b64decode(value).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+            raw = base64.b64decode(value)
+        except binascii.Error:
             return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")  # requests encodes Basic credentials as Latin-1
+        user, _, password = text.partition(":")
         if not self.org.check_password(user, password):
             return None
         return self.org.canonical_account(user) or user

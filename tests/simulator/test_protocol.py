@@ -293,3 +293,22 @@ def test_latency_injection_delays_responses(stub_sim, control):
         started = time.monotonic()
         run(pool, "Get-Thing", Count=1)
         assert time.monotonic() - started < 0.3
+
+
+def test_stop_leaves_no_threads_or_listening_sockets():
+    before = {t.ident for t in threading.enumerate()}
+    with running_simulator(StubOrganization()) as sim:
+        address, port = sim.server_address("EXCAS01"), sim.port
+        control_url = sim.control_url
+        pool = RunspacePool(wsman_for(sim, *ADMIN), configuration_name=EXCHANGE)
+        pool.open()  # left open on purpose: stop() must close its keep-alive socket
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Get-Thing").add_parameter("Count", 100000).add_parameter("Small", True)
+        ps.begin_invoke()
+        ps.poll_invoke()
+    wait_until(lambda: {t.ident for t in threading.enumerate()} <= before, timeout=10,
+               message=f"threads left: {[t.name for t in threading.enumerate() if t.ident not in before]}")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(f"http://{address}:{port}/PowerShell", timeout=2)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(control_url + "/state", timeout=2)

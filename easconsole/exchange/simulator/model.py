@@ -33,7 +33,15 @@ POLICY_STATUS = _enum(_SYS + "DevicePolicyApplicationStatus",
                       ["Unknown", "NotApplied", "AppliedInFull", "PartiallyApplied", "ExternallyManaged"])
 # Enum order taken from the decompiled Microsoft.Exchange.Management.Tasks.DeviceRemoteWipeStatus.
 WIPE_STATUS = _enum("Microsoft.Exchange.Management.Tasks.DeviceRemoteWipeStatus",
-                    ["DeviceOk", "DeviceBlocked", "DeviceWipePending", "DeviceWipeSucceeded"])
+                    ["DeviceOk", "DeviceBlocked", "DeviceWipePending", "DeviceWipeSucceeded",
+                     # Exchange 2016+ names seen in Microsoft's EXO scripts; values are assumed.
+                     "AccountOnlyDeviceWipePending", "AccountOnlyDeviceWipeSucceeded"])
+ACCESS_LEVEL_NAMES = tuple(ACCESS_LEVEL)
+CHARACTERISTIC_NAMES = tuple(CHARACTERISTIC)
+SERVER_ROLE = _enum("Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole",
+                    ["Mailbox", "ClientAccess", "Mailbox, ClientAccess"], [2, 4, 6])
+SERVER_EDITION = _enum("Microsoft.Exchange.Data.ServerEditionType", ["Standard", "Enterprise"], [1, 2])
+COMMAND_TYPE = _enum("System.Management.Automation.CommandTypes", ["Function", "Cmdlet"], [2, 8])
 CLIENT_TYPE = _enum(_SYS + "MobileClientType", ["EAS", "MOWA", "Outlook"])
 RECIPIENT_TYPE = _enum("Microsoft.Exchange.Data.Directory.Recipient.RecipientType", ["UserMailbox", "User"], [2, 1])
 RECIPIENT_TYPE_DETAILS = _enum("Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails",
@@ -159,6 +167,16 @@ class Account:
     password: str
     denied: set[str] = field(default_factory=set)  # lower-case cmdlet names
     budget: tuple[int, int] | None = None  # (max cmdlets, period seconds)
+
+
+def eas_at_least(version: str, minimum: str) -> bool:
+    """Compare EAS protocol versions numerically ("2.5" < "16.1")."""
+    def parts(v: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(x) for x in v.split("."))
+        except ValueError:
+            return (0,)
+    return parts(version) >= parts(minimum)
 
 
 def guid_of(value: int) -> uuid.UUID:

@@ -1,5 +1,6 @@
 """Filters of the console lists (django-filter), each with the form the list shows."""
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -8,6 +9,14 @@ from easconsole.models import AuditEvent, RoleAssignment, Site
 
 class DateInput(django_filters.widgets.forms.DateInput):
     input_type = "date"
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    """A yes/no filter whose empty choice reads "Any" rather than "Unknown"."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]))
+        super().__init__(*args, **kwargs)
 
 
 class SearchFilterSet(django_filters.FilterSet):

@@ -56,6 +56,9 @@ class Role(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("easconsole:role_detail", args=[self.pk])
+
 
 class RoleAssignment(models.Model):
     """A role given to a user or a group, for all or for chosen sites and collections.

@@ -6,7 +6,7 @@ functions so that both cases are always considered together.
 """
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model, QuerySet
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_user
@@ -46,14 +46,19 @@ def holds_anywhere(user, perm: str) -> bool:
     """True if ``user`` holds ``perm`` globally or on at least one object."""
     if isinstance(user, AnonymousUser) or not user.is_active:
         return False
-    if user.has_perm(perm):
-        return True
-    app_label, codename = perm.split(".", 1)
-    permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-    return (
-        UserObjectPermission.objects.filter(user=user, permission__in=permission).exists()
-        or GroupObjectPermission.objects.filter(group__user=user, permission__in=permission).exists()
-    )
+    return user.has_perm(perm) or perm in _object_permissions(user)
+
+
+def _object_permissions(user) -> set[str]:
+    """The permissions ``user`` holds on at least one object, directly or through a group (cached on the user)."""
+    cached = getattr(user, "_easconsole_object_perms", None)
+    if cached is None:
+        fields = ("permission__content_type__app_label", "permission__codename")
+        rows = UserObjectPermission.objects.filter(user=user).values_list(*fields).distinct()
+        group_rows = GroupObjectPermission.objects.filter(group__user=user).values_list(*fields).distinct()
+        cached = {f"{app}.{codename}" for app, codename in [*rows, *group_rows]}
+        user._easconsole_object_perms = cached
+    return cached
 
 
 def persona(user) -> str | None:

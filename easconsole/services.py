@@ -133,7 +133,7 @@ def principal_permissions_rebuild(*, user=None, group: Group | None = None) -> N
                 if objects:
                     assign_perm(perm, target, objects)
     if user is not None:
-        for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_easconsole_persona"):
+        for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_easconsole_persona", "_easconsole_object_perms"):
             user.__dict__.pop(cache, None)
 
 

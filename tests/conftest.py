@@ -1,0 +1,44 @@
+"""Fixtures shared by the whole suite."""
+import pytest
+from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteOperations
+
+from easconsole import append_only
+from tests.personas import make_persona
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_keeps_audit_triggers():
+    """Let transactional tests flush SQLite between tests, and put the append-only triggers back.
+
+    SQLite flushes with DELETE, which the audit trail's triggers refuse (PostgreSQL's TRUNCATE does
+    not fire them). Only the test database's flush is affected.
+    """
+    original = SQLiteOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        statements = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        if append_only.TABLE not in tables:
+            return statements
+        return [*append_only.SQLITE_DROP, *statements, *append_only.SQLITE_CREATE]
+
+    SQLiteOperations.sql_flush = sql_flush
+    yield
+    SQLiteOperations.sql_flush = original
+
+
+@pytest.fixture
+def persona_client(client, db):
+    """``persona_client("operator")`` is a test client signed in as that persona."""
+
+    def make(persona: str):
+        user = make_persona(persona)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make

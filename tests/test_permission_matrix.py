@@ -1,0 +1,126 @@
+"""Every URL, every persona: who gets what. Add a line here for each new view."""
+import pytest
+from django.urls import reverse
+
+from devices.models import ALL_MOBILE_DEVICES, Collection
+from easconsole import audit
+from easconsole.models import AuditEvent, Role, RoleAssignment
+from tests.factories import CollectionFactory, SiteFactory
+from tests.permission_matrix import (
+    FORBIDDEN,
+    LOGIN,
+    NOT_ALLOWED,
+    NOT_FOUND,
+    OK,
+    REDIRECT,
+    Expect,
+    console_read,
+    everyone,
+    full_admin_only,
+    missing_declarations,
+)
+from tests.personas import PERSONAS, make_persona, make_user
+
+
+def pk(key):
+    return lambda objects: {"pk": objects[key].pk}
+
+
+# Refusals on POST: the same as on GET for those refused; the allowed persona's outcome is checked
+# by the views' own tests.
+ADMIN_WRITE = {"anonymous": LOGIN, "end_user": FORBIDDEN, "analyst": FORBIDDEN, "operator": FORBIDDEN, "full_admin": OK}
+
+MATRIX = {
+    "home": Expect(everyone(REDIRECT, anonymous=REDIRECT)),
+    "login": Expect(everyone(OK, **{p: REDIRECT for p in PERSONAS if p != "anonymous"})),
+    "logout": Expect(everyone(NOT_ALLOWED)),
+    "easconsole:site_list": Expect(console_read()),
+    "easconsole:site_detail": Expect(console_read(), pk("site")),
+    "easconsole:site_add": Expect(full_admin_only(), post=ADMIN_WRITE),
+    "easconsole:site_edit": Expect(full_admin_only(), pk("site"), post=ADMIN_WRITE),
+    "easconsole:site_delete": Expect(full_admin_only(), pk("site"), post=ADMIN_WRITE),
+    "easconsole:roleassignment_list": Expect(full_admin_only()),
+    "easconsole:roleassignment_detail": Expect(full_admin_only(), pk("assignment")),
+    "easconsole:roleassignment_add": Expect(full_admin_only(), post=ADMIN_WRITE),
+    "easconsole:roleassignment_edit": Expect(full_admin_only(), pk("assignment"), post=ADMIN_WRITE),
+    "easconsole:roleassignment_delete": Expect(full_admin_only(), pk("assignment"), post=ADMIN_WRITE),
+    "easconsole:role_list": Expect(full_admin_only()),
+    "easconsole:role_detail": Expect(full_admin_only(), pk("role")),
+    "easconsole:task_list": Expect(console_read()),
+    "easconsole:report_index": Expect(console_read()),
+    "easconsole:auditevent_list": Expect(console_read()),
+    "easconsole:auditevent_detail": Expect(console_read(), pk("event")),
+    "devices:collection_list": Expect(console_read()),
+    "devices:collection_detail": Expect(console_read(), pk("collection")),
+    "devices:collection_add": Expect(full_admin_only(), post=ADMIN_WRITE),
+    "devices:collection_edit": Expect(full_admin_only(), pk("collection"), post=ADMIN_WRITE),
+    "devices:collection_delete": Expect(full_admin_only(), pk("collection"), post=ADMIN_WRITE),
+    "catalog:my_devices": Expect(everyone(OK, anonymous=LOGIN)),
+}
+
+
+@pytest.fixture
+def objects(db):
+    other = make_user("someone-else", "Read-only Analyst")
+    return {
+        "site": SiteFactory(code="P01"),
+        "collection": CollectionFactory(name="Executives"),
+        "assignment": RoleAssignment.objects.get(user=other),
+        "role": Role.objects.get(name="Operations Administrator"),
+        "event": audit.record(user=other, action="sign in"),
+    }
+
+
+def test_every_url_is_declared_for_every_persona():
+    assert missing_declarations(MATRIX) == []
+
+
+def test_an_undeclared_url_is_reported(monkeypatch):
+    partial = dict(MATRIX)
+    del partial["easconsole:site_add"]
+    partial["catalog:my_devices"] = Expect({"anonymous": LOGIN})
+    problems = missing_declarations(partial)
+    assert "easconsole:site_add: no expectation declared" in problems
+    assert "catalog:my_devices: no expectation for end_user" in problems
+
+
+def check(response, expected, url):
+    if expected == LOGIN:
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
+    else:
+        assert response.status_code == expected, f"{url}: got {response.status_code}, expected {expected}"
+
+
+CASES = [(name, persona) for name in MATRIX for persona in PERSONAS]
+
+
+@pytest.mark.parametrize(("name", "persona"), CASES, ids=[f"{n}-{p}" for n, p in CASES])
+def test_get(client, objects, name, persona):
+    expect = MATRIX[name]
+    user = make_persona(persona)
+    if user:
+        client.force_login(user)
+    url = reverse(name, kwargs=expect.kwargs(objects))
+    check(client.get(url), expect.get[persona], url)
+
+
+POST_CASES = [(name, persona) for name, e in MATRIX.items() if e.post for persona in PERSONAS if e.post[persona] != OK]
+
+
+@pytest.mark.parametrize(("name", "persona"), POST_CASES, ids=[f"{n}-{p}" for n, p in POST_CASES])
+def test_refused_post_changes_nothing(client, objects, name, persona):
+    expect = MATRIX[name]
+    user = make_persona(persona)
+    if user:
+        client.force_login(user)
+    url = reverse(name, kwargs=expect.kwargs(objects))
+    counts = [model.objects.count() for model in (RoleAssignment, Collection)]
+    changes_before = AuditEvent.objects.exclude(action__in=["sign in", "sign out"]).count()
+    check(client.post(url, {"name": "Changed", "code": "ZZZ"}), expect.post[persona], url)
+    assert [model.objects.count() for model in (RoleAssignment, Collection)] == counts
+    assert objects["site"].__class__.objects.filter(code="ZZZ").count() == 0
+    assert AuditEvent.objects.exclude(action__in=["sign in", "sign out"]).count() == changes_before
+
+
+def test_builtin_collection_exists(db):
+    assert Collection.objects.get(name=ALL_MOBILE_DEVICES).is_builtin

@@ -219,3 +219,57 @@ def control(stub_sim: SimulatedExchange) -> Iterator[ControlClient]:
     client = ControlClient.for_simulator(stub_sim)
     yield client
     client.close()
+
+
+# ---- engine fixtures: the real organization and its cmdlets, in-process (no network) ----------------
+from easconsole.exchange.simulator.organization import Organization  # noqa: E402
+
+ENGINE_NOW = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.timezone.utc)
+ENGINE_ACCOUNT = "CONTOSO\\svc-easconsole"
+
+
+class EngineResult:
+    """What one pipeline wrote: output records, warnings and non-terminating errors."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.records = [i for i in items if isinstance(i, Record)]
+        self.warnings = [i.message for i in items if isinstance(i, Warning)]
+        self.errors = [i.info for i in items if isinstance(i, NonTerminatingError)]
+
+    @property
+    def props(self) -> list[dict[str, Any]]:
+        return [r.properties for r in self.records]
+
+    def values(self, name: str) -> list[Any]:
+        return [getattr(r.properties[name], "name", r.properties[name]) for r in self.records]
+
+
+class EngineShell:
+    """A session on the organization with a terse way to run cmdlets and pipelines."""
+
+    def __init__(self, org: Organization, account: str = ENGINE_ACCOUNT, server: ExchangeServer | None = None):
+        self.org = org
+        self.session = org.open_session(account, server or org.servers[0])
+
+    def run(self, name: str, *positional: Any, **params: Any) -> EngineResult:
+        return self.pipe((name, positional, params))
+
+    def pipe(self, *commands: tuple) -> EngineResult:
+        calls = []
+        for command in commands:
+            name, positional, params = (command + ((), {}))[:3] if len(command) < 3 else command
+            if isinstance(positional, dict):
+                positional, params = (), positional
+            parameters = [(None, v) for v in positional] + list(params.items())
+            calls.append(CommandCall(name, parameters))
+        return EngineResult(list(self.session.run(calls)))
+
+
+@pytest.fixture
+def org() -> Organization:
+    return Organization.generate(seed=7, devices=60, now=ENGINE_NOW)
+
+
+@pytest.fixture
+def sh(org: Organization) -> EngineShell:
+    return EngineShell(org)

@@ -200,9 +200,12 @@ class PipelineRun:
     def _run_statements(self, calls: list[list[CommandCall]]) -> Iterator[Any]:
         for statement in calls:
             if any(c.is_script for c in statement):
-                # The runspace is in no-language mode whatever the engine does; it still sees the
-                # attempt first so its call log shows that a script was sent (and may refuse it itself).
-                next(iter(self.host.session.run(statement)), None)
+                # The runspace is in no-language mode whatever the engine does; the engine still sees
+                # the attempt first so its call log shows that a script was sent.
+                try:
+                    next(iter(self.host.session.run(statement)), None)
+                except CmdletError:
+                    pass
                 raise CmdletError(NO_LANGUAGE)
             yield from self.host.session.run(statement)
 

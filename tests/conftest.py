@@ -1,4 +1,6 @@
 """Fixtures shared by the whole suite."""
+import importlib
+
 import pytest
 from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteOperations
 
@@ -29,6 +31,29 @@ def _flush_keeps_audit_triggers():
     SQLiteOperations.sql_flush = sql_flush
     yield
     SQLiteOperations.sql_flush = original
+
+
+def restore_builtin_data() -> None:
+    """Put back what the data migrations seed (roles, All Mobile Devices) after a flush emptied it.
+
+    Transactional tests (live server, real worker) end with a flush of every table; the next one
+    needs the built-ins that migrations created.
+    """
+    from django.apps import apps
+
+    from easconsole.models import Role
+
+    if not Role.objects.exists():
+        for module in ("devices.migrations.0002_all_mobile_devices", "easconsole.migrations.0002_builtin_roles"):
+            migration = importlib.import_module(module)
+            migration.create(apps, None)
+
+
+@pytest.fixture
+def console_server(live_server, transactional_db):
+    """A live server of the console, with the built-in roles and collections in its database."""
+    restore_builtin_data()
+    return live_server
 
 
 @pytest.fixture

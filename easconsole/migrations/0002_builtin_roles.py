@@ -31,7 +31,7 @@ ROLES = [
 ]
 
 
-def seed(apps, schema_editor):
+def create(apps, schema_editor):
     # Permissions are normally created after all migrations ran; the roles need them now.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
@@ -48,4 +48,4 @@ def seed(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [("easconsole", "0001_initial"), ("devices", "0002_all_mobile_devices"), ("auth", "0012_alter_user_first_name_max_length")]
-    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(create, migrations.RunPython.noop)]

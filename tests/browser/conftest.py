@@ -12,10 +12,6 @@ CHROMIUM = os.environ.get("EASCONSOLE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
-# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
-# there are synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session")
 def browser():
@@ -23,15 +19,19 @@ def browser():
         pytest.fail(f"Debian's chromium is needed at {CHROMIUM}: run the README's test command, which installs it.")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+    # there are synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 800})
+def page(browser, console_server):
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 1366, "height": 800})
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
@@ -39,9 +39,9 @@ def page(browser, live_server):
 
 
 @pytest.fixture
-def phone(browser, live_server):
+def phone(browser, console_server):
     """A page in a phone-sized window."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import sign_in
 from tests.personas import PASSWORD, make_persona
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_full_administrator_lands_in_administration(page, screenshot):

@@ -229,9 +229,10 @@ def _apply_policy(ctx: Context, policy: MailboxPolicy, p: dict[str, Any]) -> Non
         changes["DeviceEncryptionEnabled"] = True
     policy.settings.update(changes)
     make_default = p.get("IsDefault", p.get("IsDefaultPolicy"))
-    if make_default:
+    if make_default:  # only one default: the previous one is demoted
         for other in ctx.store.policies.values():
-            other.is_default = other is policy
+            other.is_default = False
+        policy.is_default = True
     policy.when_changed = ctx.now()
 
 
@@ -252,6 +253,8 @@ def get_policies(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None)
 @cmdlet("New-ActiveSyncMailboxPolicy", Param("Name", "str", 0, mandatory=True), *_POLICY_PARAMS,
         aliases=("New-MobileDeviceMailboxPolicy",))
 def new_policy(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None) -> Iterator[Output]:
+    if p.get("WhatIf"):
+        return
     with ctx.lock:
         if p["Name"].lower() in ctx.store.policies:
             raise ctx.fail(exchange_error(ctx.name, ctx.server, f"The mobile mailbox policy '{p['Name']}' already exists.",
@@ -260,8 +263,6 @@ def new_policy(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None) -
         now = ctx.now()
         policy = MailboxPolicy(p["Name"], random_guid(ctx.org.rng), False, dict(POLICY_DEFAULTS), now, now)
         _apply_policy(ctx, policy, p)
-        if p.get("WhatIf"):
-            return
         ctx.store.policies[policy.name.lower()] = policy
         if policy.is_default:
             _reevaluate(ctx)

@@ -28,7 +28,7 @@ def run(pool: RunspacePool, cmdlet: str, **params: object) -> PowerShell:
     return ps
 
 
-@pytest.mark.parametrize("auth", ["basic", "ntlm"])
+@pytest.mark.parametrize("auth", ["basic", "ntlm", "negotiate"])  # negotiate: NTLM inside SPNEGO
 def test_records_round_trip_through_pypsrp(stub_sim, auth):
     with RunspacePool(wsman_for(stub_sim, *ADMIN, auth=auth), configuration_name=EXCHANGE) as pool:
         ps = run(pool, "Get-Thing", Count=3)

@@ -241,7 +241,13 @@ class PipelineRun:
             self._psrpcore(lambda: self.pipeline.stop() if self.pipeline.state == PSInvocationState.Running else None)
 
     def close(self) -> None:
-        self._close_output()
+        # A Receive may be pulling from the engine right now: let it finish its envelope first.
+        locked = self.lock.acquire(timeout=5)
+        try:
+            self._close_output()
+        finally:
+            if locked:
+                self.lock.release()
         with self.host.lock:
             if self.pipeline.state == PSInvocationState.Running:
                 self.pipeline.stop()

@@ -2,7 +2,6 @@
 import importlib
 
 import pytest
-from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteOperations
 
 from easconsole import append_only
 from tests.personas import make_persona
@@ -20,6 +19,9 @@ def _flush_keeps_audit_triggers():
     SQLite flushes with DELETE, which the audit trail's triggers refuse (PostgreSQL's TRUNCATE does
     not fire them). Only the test database's flush is affected.
     """
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    SQLiteOperations = DatabaseWrapper.ops_class
     original = SQLiteOperations.sql_flush
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):

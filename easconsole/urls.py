@@ -30,5 +30,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include((console_patterns, "easconsole"))),
     path("assets/", include("devices.urls")),
+    path("administration/", include("policies.urls")),
     path("catalog/", include("catalog.urls")),
 ]

@@ -11,6 +11,7 @@ organizations can share a process.
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
 import os
@@ -47,6 +48,13 @@ class NtlmUserFile:
         self._entries: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
         os.environ["NTLM_USER_FILE"] = self.path
+        atexit.register(self._remove)
+
+    def _remove(self) -> None:
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
 
     @classmethod
     def shared(cls) -> "NtlmUserFile":

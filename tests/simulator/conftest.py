@@ -66,6 +66,7 @@ class StubSession:
     def __init__(self, org: "StubOrganization", account: str, server: ExchangeServer) -> None:
         self.org, self.account, self.server = org, account, server
         self.closed = False
+        self.yielded = 0  # how far the protocol layer has pulled the last pipeline
 
     def commands(self) -> list[str]:
         return [c for c in self.COMMANDS if c.lower() not in self.org.denied.get(self.account, set())]
@@ -101,6 +102,7 @@ class StubSession:
         for i in range(int(params.get("Count", 3))):
             if delay:
                 time.sleep(delay)
+            self.yielded = i + 1
             yield device(i, small)
 
     def close(self) -> None:

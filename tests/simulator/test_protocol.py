@@ -312,3 +312,19 @@ def test_stop_leaves_no_threads_or_listening_sockets():
         requests.post(f"http://{address}:{port}/PowerShell", timeout=2)
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(control_url + "/state", timeout=2)
+
+
+def test_engine_output_is_pulled_only_as_the_client_receives():
+    org = StubOrganization()
+    with running_simulator(org) as sim:
+        with RunspacePool(wsman_for(sim, *ADMIN), configuration_name=EXCHANGE) as pool:
+            ps = PowerShell(pool)
+            ps.add_cmdlet("Get-Thing").add_parameter("Count", 100000).add_parameter("Small", True)
+            ps.begin_invoke()
+            ps.poll_invoke()
+            session = org.sessions[-1]
+            first = session.yielded
+            assert 0 < first < 5000  # about one envelope's worth, not the whole result
+            ps.poll_invoke()
+            assert first < session.yielded < 2 * first + 5000
+            ps.stop()

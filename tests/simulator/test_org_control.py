@@ -209,3 +209,31 @@ def test_open_session_rejects_unknown_accounts(org: Organization) -> None:
     with pytest.raises(CmdletError):
         list(session.run([]))
     assert isinstance(uuid.UUID(str(org.servers[0].guid)), uuid.UUID)
+
+
+def test_state_file_is_json_and_loads_in_another_layout(org: Organization, tmp_path) -> None:
+    path = tmp_path / "org.json"
+    org.save(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["format"] == 2 and len(data["devices"]) == 60 and data["end"] is True
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    assert Organization.load(pretty).snapshot()["counts"] == Organization.load(path).snapshot()["counts"]
+
+
+def test_save_does_not_hold_the_lock_while_writing(org: Organization, tmp_path, monkeypatch) -> None:
+    from easconsole.exchange.simulator import state
+
+    held: list[bool] = []
+    real_write = state.write
+
+    def spy(path, header, chunks):
+        def watched(section):
+            for rows in chunks(section):
+                held.append(org.lock._is_owned())  # RLock: owned by this thread?
+                yield rows
+        real_write(path, header, watched)
+
+    monkeypatch.setattr(state, "write", spy)
+    org.save(tmp_path / "org.json")
+    assert held and not any(held)

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import lifecycle, state
 from .catalog import DEFAULT_PASSWORD
@@ -314,22 +314,35 @@ class Organization:
             self.rng = random.Random(g["seed"] + 1)
 
     def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the JSON state file, taking the lock per chunk of rows so sessions keep running."""
         with self.lock:
-            payload = {"generation": self._generation, "initial_accounts": self._initial_accounts,
-                       "accounts": [{"name": a.name, "password": a.password, "denied": sorted(a.denied)}
-                                    for a in self.accounts.values()],
-                       "budgets": [[k, v[0], v[1]] for k, v in self.budget.limits().items()],
-                       "store": state.dump_store(self.store)}
-            state.write(path, payload)  # under the lock: the file is one consistent moment
+            header = {"generation": self._generation, "initial_accounts": self._initial_accounts,
+                      "accounts": [{"name": a.name, "password": a.password, "denied": sorted(a.denied)}
+                                   for a in self.accounts.values()],
+                      "budgets": [[k, v[0], v[1]] for k, v in self.budget.limits().items()],
+                      "store": state.store_header(self.store)}
+            store = self.store
+
+        def chunks(section: str) -> Iterator[list[list[Any]]]:
+            source = {"users": store.users, "devices": store.devices, "removed": store.removed}[section]
+            names = header["store"]["fields"][section]
+            with self.lock:
+                keys = list(source)
+            for start in range(0, len(keys), 2000):
+                with self.lock:
+                    rows = [state.row_of(source[k], names) for k in keys[start:start + 2000] if k in source]
+                yield rows  # outside the lock: the file is written while sessions run
+
+        state.write(path, header, chunks)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "Organization":
-        data = state.read(path)
-        org = cls(state.load_store(data["store"]), data["generation"], data["initial_accounts"])
+        header, rows = state.read(path)
+        org = cls(state.load_store(header["store"], rows), header["generation"], header["initial_accounts"])
         org.accounts = {}
-        for entry in data["accounts"]:
+        for entry in header["accounts"]:
             org.accounts[entry["name"].lower()] = Account(entry["name"], entry["password"], set(entry["denied"]))
-        for account, max_cmdlets, period in data["budgets"]:
+        for account, max_cmdlets, period in header["budgets"]:
             org.budget.set(account, max_cmdlets, period)
         return org
 

@@ -1,7 +1,21 @@
 """The JSON state file: the generation parameters plus every row, so a saved organization reloads exactly.
 
-Rows are stored as arrays in slot order with the field names listed once, which keeps a 100,000-device
-file compact and fast to write.
+The file is one JSON document laid out one row per line:
+
+    {"format":2,"header":{...},
+    "users":[
+    [...],
+    [...]
+    ],
+    "devices":[
+    ...
+    ],
+    "end":true}
+
+so that it can be written a chunk of rows at a time (the organization lock is taken per chunk, never
+for the whole file) and read back line by line without holding the whole document in memory: a
+100,000-device organization saves in about a second with no memory spike. Any other layout of the
+same JSON (say, pretty-printed by hand) still loads, through json.load.
 """
 from __future__ import annotations
 
@@ -9,85 +23,136 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 from .model import AccessRule, Device, MailboxPolicy, User, slot_names
 from .store import Store
 from .types import ExchangeServer
 
-FORMAT = 1
+FORMAT = 2
+SECTIONS = ("users", "devices", "removed")  # in load order: devices need their users
+ROW_CLASSES = {"users": User, "devices": Device, "removed": Device}
+_TUPLE_FIELDS = {"users": ("allowed_ids", "blocked_ids")}
 
 
-def _rows(cls: type, items: list[Any]) -> dict[str, Any]:
-    names = slot_names(cls)
-    return {"fields": names, "rows": [[_plain(getattr(item, n)) for n in names] for item in items]}
+def row_of(item: Any, names: list[str]) -> list[Any]:
+    return [list(v) if isinstance(v, (tuple, set)) else v for v in (getattr(item, n) for n in names)]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    return value
-
-
-def _objects(cls: type, table: dict[str, Any], tuples: tuple[str, ...] = ()) -> list[Any]:
-    names = table["fields"]
-    out = []
-    for row in table["rows"]:
-        values = dict(zip(names, row))
-        for name in tuples:
-            values[name] = tuple(values.get(name) or ())
-        out.append(cls(**values))
-    return out
-
-
-def dump_store(store: Store) -> dict[str, Any]:
+def store_header(store: Store) -> dict[str, Any]:
+    """Everything but the user and device rows (small: taken under the lock in one go)."""
     return {
         "name": store.name, "domain": store.domain, "anchor": store.anchor,
         "servers": [{"name": s.name, "fqdn": s.fqdn, "roles": list(s.roles), "site": s.site, "site_name": s.site_name,
                      "version": s.version, "guid": str(s.guid)} for s in store.servers],
-        "users": _rows(User, list(store.users.values())),
-        "devices": _rows(Device, list(store.devices.values())),
-        "removed": _rows(Device, list(store.removed.values())),
         "wiped_removed": sorted(store.wiped_removed),
-        "rules": _rows(AccessRule, list(store.rules.values())),
-        "policies": _rows(MailboxPolicy, list(store.policies.values())),
-        "org_settings": store.org_settings,
+        "rules": {"fields": slot_names(AccessRule), "rows": [row_of(r, slot_names(AccessRule)) for r in store.rules.values()]},
+        "policies": {"fields": slot_names(MailboxPolicy),
+                     "rows": [row_of(p, slot_names(MailboxPolicy)) for p in store.policies.values()]},
+        "org_settings": dict(store.org_settings),
+        "fields": {section: slot_names(cls) for section, cls in ROW_CLASSES.items()},
     }
 
 
-def load_store(data: dict[str, Any]) -> Store:
-    servers = [ExchangeServer(name=s["name"], fqdn=s["fqdn"], roles=tuple(s["roles"]), site=s["site"],
-                              site_name=s["site_name"], version=s["version"], guid=uuid.UUID(s["guid"]))
-               for s in data["servers"]]
-    store = Store(name=data["name"], domain=data["domain"], servers=servers, anchor=data["anchor"])
-    for user in _objects(User, data["users"], ("allowed_ids", "blocked_ids")):
-        user.device_keys = []  # rebuilt by add_device
-        store.add_user(user)
-    for device in _objects(Device, data["devices"]):
-        store.add_device(device)
-    for device in _objects(Device, data["removed"]):
-        store.removed[device.device_id] = device
-    store.wiped_removed = set(data["wiped_removed"])
-    for rule in _objects(AccessRule, data["rules"]):
-        store.rules[rule.identity.lower()] = rule
-    for policy in _objects(MailboxPolicy, data["policies"]):
-        store.policies[policy.name.lower()] = policy
-    store.org_settings = dict(data["org_settings"])
-    return store
-
-
-def write(path: str | os.PathLike[str], payload: dict[str, Any]) -> None:
-    """Write atomically: a crash mid-write leaves the previous file intact."""
+def write(path: str | os.PathLike[str], header: dict[str, Any],
+          chunks: Callable[[str], Iterable[list[list[Any]]]]) -> None:
+    """Write the file atomically; `chunks(section)` yields lists of rows (each taken under the lock)."""
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
+    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"format": FORMAT, **payload}, fh, separators=(",", ":"), ensure_ascii=False)
+        fh.write('{"format":%d,"header":%s,\n' % (FORMAT, dumps(header)))
+        for section in SECTIONS:
+            fh.write(f'"{section}":[')
+            separator = "\n"
+            for rows in chunks(section):
+                if rows:
+                    fh.write(separator + ",\n".join(dumps(row) for row in rows))
+                    separator = ",\n"
+            fh.write("\n],\n")
+        fh.write('"end":true}\n')
     os.replace(tmp, target)
 
 
-def read(path: str | os.PathLike[str]) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    if data.get("format") != FORMAT:
-        raise ValueError(f"unsupported simulator state format {data.get('format')!r}")
-    return data
+def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Iterator[tuple[str, list[Any]]]]:
+    """The header and an iterator of (section, row), read line by line when the layout allows."""
+    fh = open(path, encoding="utf-8")
+    first = fh.readline()
+    try:
+        head = json.loads(first.rstrip().rstrip(",") + "}")
+    except ValueError:
+        head = {}
+    if "header" not in head:
+        fh.seek(0)
+        head = json.load(fh)  # another layout: read it whole
+        fh.close()
+        _check(head)
+        rows = ((s, row) for s in SECTIONS for row in head.get(s, []))
+        return head["header"], rows
+    _check(head)
+
+    def rows() -> Iterator[tuple[str, list[Any]]]:
+        section = None
+        with fh:
+            for line in fh:
+                line = line.strip()
+                if line.startswith("["):
+                    yield section or "", json.loads(line.rstrip(","))
+                elif line.endswith(":["):
+                    section = line[1:line.index('"', 1)]
+                elif line.startswith("]"):
+                    section = None
+    return head["header"], rows()
+
+
+def _check(head: dict[str, Any]) -> None:
+    if head.get("format") != FORMAT:
+        raise ValueError(f"unsupported simulator state format {head.get('format')!r} (expected {FORMAT})")
+
+
+# Values repeated across thousands of rows; JSON parsing gives each row its own copy, so they are
+# shared again on load (this keeps a loaded organization as small as a generated one).
+_SHARED_FIELDS = {"device_type", "model", "os", "os_language", "user_agent", "operator", "eas_version",
+                  "client_type", "client_version", "access_rule", "wipe_requestor", "ao_requestor",
+                  "first", "last", "site", "database", "server", "type_details", "policy"}
+
+
+def _object(cls: type, names: list[str], row: list[Any], tuples: tuple[str, ...] = (),
+            shared: dict[str, str] | None = None) -> Any:
+    values = dict(zip(names, row))
+    for name in tuples:
+        values[name] = tuple(values.get(name) or ())
+    if shared is not None:
+        for name in _SHARED_FIELDS.intersection(values):
+            if isinstance(values[name], str):
+                values[name] = shared.setdefault(values[name], values[name])
+    return cls(**values)
+
+
+def load_store(header: dict[str, Any], rows: Iterable[tuple[str, list[Any]]]) -> Store:
+    servers = [ExchangeServer(name=s["name"], fqdn=s["fqdn"], roles=tuple(s["roles"]), site=s["site"],
+                              site_name=s["site_name"], version=s["version"], guid=uuid.UUID(s["guid"]))
+               for s in header["servers"]]
+    store = Store(name=header["name"], domain=header["domain"], servers=servers, anchor=header["anchor"])
+    fields = header["fields"]
+    shared: dict[str, str] = {}
+    for section, row in rows:
+        obj = _object(ROW_CLASSES[section], fields[section], row, _TUPLE_FIELDS.get(section, ()), shared)
+        if section == "users":
+            obj.device_keys = []  # rebuilt by add_device
+            store.add_user(obj)
+        elif obj.user_key not in store.users:
+            continue  # the mailbox was removed while the file was being written
+        elif section == "devices":
+            store.add_device(obj)
+        else:
+            store.removed[obj.device_id] = obj
+    store.wiped_removed = set(header["wiped_removed"])
+    for row in header["rules"]["rows"]:
+        rule = _object(AccessRule, header["rules"]["fields"], row)
+        store.rules[rule.identity.lower()] = rule
+    for row in header["policies"]["rows"]:
+        policy = _object(MailboxPolicy, header["policies"]["fields"], row)
+        store.policies[policy.name.lower()] = policy
+    store.org_settings = dict(header["org_settings"])
+    return store

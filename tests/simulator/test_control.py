@@ -134,3 +134,39 @@ def test_state_file_is_saved_on_changes_and_loaded_at_start(tmp_path):
     assert os.path.exists(path)
     with running_simulator(StubOrganization(), state_file=path) as sim:
         assert sim.org.denied == {ADMIN[0]: {"fail-thing"}}
+
+
+def test_control_routes_with_the_real_organization():
+    """The same routes against the engine: users and devices appear to pypsrp; unknown ones are 404."""
+    pytest.importorskip("easconsole.exchange.simulator.organization")
+    from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT
+
+    with running_simulator(devices=20) as sim:
+        control = ControlClient.for_simulator(sim)
+        before = control.state()["organization"]["counts"]["devices"]
+        control.add_user(first="Ada", last="Lovelace", alias="alovelace")
+        device = control.add_device("alovelace", device_type="iPhone")
+        assert control.state()["organization"]["counts"]["devices"] == before + 1
+        with RunspacePool(wsman_for(sim, *DEFAULT_ACCOUNT), configuration_name="Microsoft.Exchange") as pool:
+            ps = PowerShell(pool).add_cmdlet("Get-ActiveSyncDevice").add_parameter("Mailbox", "alovelace")
+            [found] = ps.invoke()
+        identity = found.adapted_properties["Identity"]
+        assert found.adapted_properties["DeviceId"] == device["device_id"]
+        control.change_device(identity, device_os="iOS 18.1")
+        assert control.sync_device(device["device_id"])["synced"] is True
+        assert 0 < control.sync_all(include_dormant=True) <= before + 1
+        calls = control.calls()
+        assert calls and calls[-1]["cmdlet"] == "Get-ActiveSyncDevice"
+        assert control.calls(since=calls[-1]["seq"]) == []
+        control.remove_device(identity)
+        control.remove_user("alovelace")
+        for call in (lambda: control.sync_device("NOSUCHDEVICE"), lambda: control.remove_user("nobody"),
+                     lambda: control.change_device("nobody\\ExchangeActiveSyncDevices\\X§1", device_os="x")):
+            with pytest.raises(ControlError) as caught:
+                call()
+            assert caught.value.status == 404
+        with pytest.raises(ControlError) as caught:
+            control.add_user(shoe_size=44)
+        assert caught.value.status == 400
+        control.reset()
+        assert control.state()["organization"]["counts"]["devices"] == before

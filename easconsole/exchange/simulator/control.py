@@ -163,8 +163,10 @@ class ControlApi:
         self.target.changed()
         return result
 
-    def sync_all(self, **_: Any) -> Any:
-        count = self.target.org.sync_all()
+    def sync_all(self, body: Any, **_: Any) -> Any:
+        # include_dormant: lost/abandoned devices sync too (the engine's option); only passed when given.
+        extra = {"include_dormant": bool(body["include_dormant"])} if isinstance(body, dict) and "include_dormant" in body else {}
+        count = self.target.org.sync_all(**extra)
         self.target.changed()
         return {"synced": count}
 
@@ -217,7 +219,7 @@ def _field(body: Any, name: str) -> Any:
 
 
 def _number(body: Any, name: str) -> float:
-    value = _field(body, name) if _object(body).get(name) != 0 else 0
+    value = _object(body).get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(400, f"{name} must be a number")
     return float(value)

@@ -184,8 +184,9 @@ class ControlClient:
     def sync_device(self, identity: str) -> Any:
         return self.request("POST", f"/devices/{self._quote(identity)}/sync")
 
-    def sync_all(self) -> int:
-        return self.request("POST", "/sync-all")["synced"]
+    def sync_all(self, include_dormant: bool | None = None) -> int:
+        payload = None if include_dormant is None else {"include_dormant": include_dormant}
+        return self.request("POST", "/sync-all", payload)["synced"]
 
     def add_user(self, **fields: Any) -> Any:
         return self.request("POST", "/users", fields)

@@ -12,7 +12,6 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 NS = {
@@ -23,7 +22,6 @@ NS = {
 }
 EXCHANGE_RESOURCE_URI = "http://schemas.microsoft.com/powershell/Microsoft.Exchange"
 SHELL_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
-TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer/"
 FAULT_ACTION = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
 STATE_DONE = SHELL_URI + "/CommandState/Done"
 STATE_RUNNING = SHELL_URI + "/CommandState/Running"
@@ -243,7 +241,3 @@ def signal_of(body: ET.Element | None) -> tuple[str, str]:
 
 def same_resource(uri: str, expected: str = EXCHANGE_RESOURCE_URI) -> bool:
     return uri.rstrip("/").lower() == expected.lower()
-
-
-def is_shell_resource(uri: Any) -> bool:
-    return isinstance(uri, str) and (same_resource(uri) or same_resource(uri, SHELL_URI))

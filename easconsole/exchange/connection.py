@@ -1,0 +1,155 @@
+"""A connector's live connection: the current session (through failover), the per-connector concurrency
+cap, and the retry rules.
+
+Retry rules: after a connection error the session is dropped and rebuilt through failover (pypsrp
+0.9.1 cannot recover an encrypted session once its keep-alive connection is gone). A read is retried
+once; a streamed read only if nothing was yielded yet; a write only when the request surely never
+reached Exchange (the connection was refused or never established). A session idle for more than
+IDLE_REBUILD_SECONDS is rebuilt before use, since servers drop idle keep-alive connections (IIS: about
+120 s) and an encrypted pypsrp session does not survive that.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .errors import ExchangeCommandError, ExchangeConnectionError, ExchangePermissionError, ExchangeThrottledError
+from .failover import Failover
+from .transport import Command, PipelineOutcome, Session
+from .values import ConnectionSettings, ServerInfo
+
+log = logging.getLogger(__name__)
+easdisc = logging.getLogger("easconsole.easdisc")
+
+IDLE_REBUILD_SECONDS = 60.0
+QUEUE_TIMEOUT_SECONDS = 300.0
+
+_caps: dict[tuple[str, ...], threading.BoundedSemaphore] = {}
+_caps_lock = threading.Lock()
+
+
+def concurrency_cap(settings: ConnectionSettings) -> threading.BoundedSemaphore:
+    """The semaphore shared by every gateway of this connector in this process."""
+    with _caps_lock:
+        key = settings.connector_key + (str(settings.max_concurrency),)
+        if key not in _caps:
+            _caps[key] = threading.BoundedSemaphore(settings.max_concurrency)
+        return _caps[key]
+
+
+def prepare_session(session: Session) -> None:
+    """Start of every on-premises session: see every recipient of the forest."""
+    try:
+        for _ in session.stream([("Set-ADServerSettings", [("ViewEntireForest", True)])]):
+            pass
+    except ExchangePermissionError:
+        easdisc.warning("Invoking cmdlet %s failed", "Set-ADServerSettings",
+                        extra={"cmdlet": "Set-ADServerSettings", "server": session.name})
+    except ExchangeCommandError as exc:
+        easdisc.warning("Invoking cmdlet %s failed", "Set-ADServerSettings",
+                        extra={"cmdlet": "Set-ADServerSettings", "server": session.name, "reason": exc.reason})
+
+
+class Connection:
+    """Runs pipelines for one gateway: one session at a time, rebuilt and failed over as needed."""
+
+    def __init__(self, settings: ConnectionSettings, known_servers: Iterable[ServerInfo] = (),
+                 session_factory: Callable[[ConnectionSettings, str, str], Session] | None = None) -> None:
+        self.settings = settings
+        self.failover = Failover(settings, known_servers, prepare=prepare_session, session_factory=session_factory)
+        self.session: Session | None = None
+        self._cap = concurrency_cap(settings)
+        self._held = threading.local()
+
+    # ---- session -----------------------------------------------------------------------------------
+    def ensure(self) -> Session:
+        if self.session is not None and self.session.is_open and self.session.idle_for() > IDLE_REBUILD_SECONDS:
+            self.drop(remote=True)
+        if self.session is None or not self.session.is_open:
+            self.session = self.failover.connect()
+        return self.session
+
+    def drop(self, *, remote: bool = False) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            session.close(remote=remote)
+
+    def close(self) -> None:
+        self.drop(remote=True)
+
+    # ---- the concurrency cap -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the connector's slots (re-entrant within a thread: nested calls share it)."""
+        depth = getattr(self._held, "depth", 0)
+        if depth == 0 and not self._cap.acquire(timeout=QUEUE_TIMEOUT_SECONDS):
+            raise ExchangeThrottledError("", self.failover.current_server or "",
+                                         f"{self.settings.max_concurrency} operations of this connector were already "
+                                         f"running for {QUEUE_TIMEOUT_SECONDS:.0f} s")
+        self._held.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._held.depth -= 1
+            if self._held.depth == 0:
+                self._cap.release()
+
+    # ---- running ---------------------------------------------------------------------------------------
+    def run(self, commands: Sequence[Command], *, write: bool) -> tuple[list[dict[str, Any]], PipelineOutcome, str]:
+        """Run a pipeline to the end; raise its first error record. Returns (objects, outcome, server)."""
+        with self.slot():
+            for attempt in (1, 2):
+                session = self.ensure()
+                outcome = PipelineOutcome()
+                try:
+                    rows = list(session.stream(commands, outcome))
+                except ExchangeConnectionError as exc:
+                    self.drop()
+                    if attempt == 2 or not self._may_retry(exc, write=write):
+                        raise
+                    log.info("retrying %s after a connection error on %s: %s", commands[0][0], exc.server, exc.reason)
+                    continue
+                if outcome.errors:
+                    raise outcome.errors[0]
+                return rows, outcome, session.name
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def stream(self, commands: Sequence[Command], *, strict: bool = True,
+               outcome: PipelineOutcome | None = None) -> Iterator[dict[str, Any]]:
+        """Stream a read pipeline; retried once on a connection error if nothing was yielded yet.
+
+        With strict=False, non-terminating error records are logged and left in `outcome` instead of raised.
+        """
+        with self.slot():
+            for attempt in (1, 2):
+                session = self.ensure()
+                outcome = outcome if outcome is not None else PipelineOutcome()
+                yielded = False
+                try:
+                    for row in session.stream(commands, outcome):
+                        yielded = True
+                        yield row
+                except ExchangeConnectionError as exc:
+                    self.drop()
+                    if attempt == 2 or yielded or not self._may_retry(exc, write=False):
+                        raise
+                    log.info("retrying %s after a connection error on %s: %s", commands[0][0], exc.server, exc.reason)
+                    outcome.errors.clear()
+                    outcome.warnings.clear()
+                    continue
+                self._report(commands, outcome, strict)
+                return
+
+    def _report(self, commands: Sequence[Command], outcome: PipelineOutcome, strict: bool) -> None:
+        if outcome.errors and strict:
+            raise outcome.errors[0]
+        for error in outcome.errors:
+            log.warning("%s", error)
+
+    @staticmethod
+    def _may_retry(exc: ExchangeConnectionError, *, write: bool) -> bool:
+        if exc.kind in ("authentication", "configuration"):
+            return False
+        return exc.sent_nothing if write else True

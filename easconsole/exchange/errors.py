@@ -1,0 +1,85 @@
+"""The gateway's one exception family: every library or PowerShell failure becomes one of these.
+
+`str(error)` is one human sentence naming the cmdlet, the server and why. Nothing here ever holds a
+password: messages are built from cmdlet names, server names and Exchange's own error text.
+"""
+from __future__ import annotations
+
+
+class ExchangeError(Exception):
+    """Base class: something went wrong talking to Exchange.
+
+    Attributes:
+        cmdlet: the cmdlet being run ("" when the failure is not tied to one, e.g. opening a session).
+        server: the server tried or in use ("" when none was reached).
+        reason: why, in Exchange's or the transport's words.
+    """
+
+    def __init__(self, cmdlet: str = "", server: str = "", reason: str = "") -> None:
+        self.cmdlet = cmdlet
+        self.server = server
+        self.reason = reason
+        super().__init__(self._sentence())
+
+    def _sentence(self) -> str:
+        what = f"Running {self.cmdlet}" if self.cmdlet else "Talking to Exchange"
+        where = f" on {self.server}" if self.server else ""
+        reason = self.reason.rstrip(".") if self.reason else "no reason given"
+        return f"{what}{where} failed: {reason}."
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(cmdlet={self.cmdlet!r}, server={self.server!r}, reason={self.reason!r})"
+
+
+class ExchangeConnectionError(ExchangeError):
+    """Exchange could not be reached or would not let us in.
+
+    `kind` says which: "unreachable" (refused, timed out, reset), "authentication" (HTTP 401: wrong
+    account or password, or the auth method is not offered), "tls" (certificate validation or handshake),
+    "session" (the runspace pool could not be opened or broke), "configuration" (bad settings).
+    """
+
+    def __init__(self, cmdlet: str = "", server: str = "", reason: str = "", *, kind: str = "unreachable",
+                 sent_nothing: bool = False) -> None:
+        self.kind = kind
+        self.sent_nothing = sent_nothing  # the request surely never reached Exchange: safe to retry a write
+        super().__init__(cmdlet, server, reason)
+
+
+class ExchangeCommandError(ExchangeError):
+    """A PowerShell error record: a terminating error (pipeline Failed) or a non-terminating one.
+
+    Attributes:
+        fq_error_id: FullyQualifiedErrorId as Exchange wrote it.
+        category: the ErrorCategory name (e.g. "ObjectNotFound").
+        target: the target object's text (often the identity given).
+        exception_type: the .NET exception type (e.g.
+            "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException").
+        terminating: True when the pipeline ended Failed.
+    """
+
+    def __init__(self, cmdlet: str = "", server: str = "", reason: str = "", *, fq_error_id: str = "",
+                 category: str = "", target: str | None = None, exception_type: str = "",
+                 terminating: bool = False) -> None:
+        self.fq_error_id = fq_error_id
+        self.category = category
+        self.target = target
+        self.exception_type = exception_type
+        self.terminating = terminating
+        super().__init__(cmdlet, server, reason)
+
+
+class ExchangeObjectNotFound(ExchangeCommandError):
+    """The identity given does not exist (ManagementObjectNotFoundException)."""
+
+
+class ExchangePermissionError(ExchangeCommandError):
+    """The account's RBAC roles do not grant the cmdlet (CommandNotFoundException), or access was denied."""
+
+
+class ExchangeThrottledError(ExchangeCommandError):
+    """Exchange's throttling refused the work (over budget, or too many sessions); retry later."""
+
+
+class ExchangeNotSupportedError(ExchangeError):
+    """The operation or environment is not supported by this gateway (e.g. Exchange Online for now)."""

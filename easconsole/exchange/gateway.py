@@ -1,0 +1,352 @@
+"""The gateway: the operations the product needs from Exchange, and their pypsrp transport.
+
+Callers (services, django-q2 tasks, the wizard) build a `ConnectionSettings` from the connector's row,
+then:
+
+    with PsrpGateway(settings, known_servers=saved) as exchange:
+        for device in exchange.devices():
+            ...
+        result = exchange.wipe(identity)        # a CommandResult for the audit trail
+        saved = exchange.known_servers          # persist for the next failover
+
+Every invocation is built with `add_cmdlet`/`add_parameter` only: never a script, never text built
+from input. Every failure is an `ExchangeError` (see errors.py). A gateway instance serves one thread.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkable
+
+from . import parsing, preflight as preflight_module
+from .connection import Connection
+from .errors import ExchangeNotSupportedError
+from .transport import Command, PipelineOutcome
+from .values import (ONLINE_NOT_BUILT, AccessRule, CommandResult, ConnectionSettings, DeviceRecord, DeviceStatistics,
+                     MailboxPolicy, OrganizationInfo, OrgSettings, PreflightResult, RecipientInfo, ServerInfo)
+
+ACCESS_LEVELS = ("Allow", "Block", "Quarantine")
+CHARACTERISTICS = ("DeviceType", "DeviceModel", "DeviceOS", "UserAgent", "XMSWLHeader")
+_PARAMETER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,80}$")
+
+
+@runtime_checkable
+class ExchangeGateway(Protocol):
+    """The operations the product needs from one Exchange organization."""
+
+    @property
+    def current_server(self) -> str | None: ...
+    @property
+    def current_site(self) -> str | None: ...
+    @property
+    def known_servers(self) -> list[ServerInfo]: ...
+
+    def open(self) -> "ExchangeGateway": ...
+    def close(self) -> None: ...
+    def organization(self) -> OrganizationInfo: ...
+    def servers(self) -> list[ServerInfo]: ...
+    def preflight(self) -> PreflightResult: ...
+    def devices(self, *, result_size: str | int = "Unlimited", filter: str | None = None) -> Iterator[DeviceRecord]: ...
+    def device_statistics(self, identity: str) -> DeviceStatistics: ...
+    def statistics(self, *, filter: str | None = None) -> Iterator[DeviceStatistics]: ...
+    def devices_with_statistics(self, *, filter: str | None = None
+                                ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]: ...
+    def recipients(self, *, result_size: str | int = "Unlimited", filter: str | None = None
+                   ) -> Iterator[RecipientInfo]: ...
+    def wipe(self, identity: str, *, notification_addresses: Sequence[str] = (),
+             account_only: bool = False) -> CommandResult: ...
+    def cancel_wipe(self, identity: str, *, account_only: bool = False) -> CommandResult: ...
+    def allow_device(self, mailbox: str, device_id: str) -> CommandResult: ...
+    def block_device(self, mailbox: str, device_id: str) -> CommandResult: ...
+    def remove_from_lists(self, mailbox: str, device_id: str) -> CommandResult: ...
+    def remove_device(self, identity: str) -> CommandResult: ...
+    def access_rules(self) -> list[AccessRule]: ...
+    def new_access_rule(self, characteristic: str, query_string: str, access_level: str) -> CommandResult: ...
+    def set_access_rule(self, identity: str, access_level: str) -> CommandResult: ...
+    def remove_access_rule(self, identity: str) -> CommandResult: ...
+    def organization_settings(self) -> OrgSettings: ...
+    def set_organization_settings(self, *, default_access_level: str | None = None,
+                                  admin_mail_recipients: Sequence[str] | None = None,
+                                  user_mail_insert: str | None = None) -> CommandResult: ...
+    def mailbox_policies(self) -> list[MailboxPolicy]: ...
+    def new_mailbox_policy(self, name: str, params: dict[str, Any]) -> CommandResult: ...
+    def set_mailbox_policy(self, identity: str, params: dict[str, Any]) -> CommandResult: ...
+    def set_cas_mailbox_policy(self, mailbox: str, policy: str | None) -> CommandResult: ...
+
+
+def _required(name: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        # A $null or empty -Identity makes Get- cmdlets return every object: never send one.
+        raise ValueError(f"{name} is required")
+    return value.strip()
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    for choice in choices:
+        if isinstance(value, str) and choice.lower() == value.strip().lower():
+            return choice
+    raise ValueError(f"{name} must be one of {', '.join(choices)}")
+
+
+def _policy_params(params: dict[str, Any]) -> list[tuple[str, Any]]:
+    out = []
+    for key, value in params.items():
+        if not _PARAMETER_NAME.match(str(key)) or str(key).lower() in ("identity", "name", "confirm", "whatif"):
+            raise ValueError(f"{key!r} is not a mailbox policy parameter")
+        out.append((str(key), list(value) if isinstance(value, (tuple, set)) else value))
+    return out
+
+
+class PsrpGateway:
+    """ExchangeGateway over on-premises Remote PowerShell (pypsrp 0.9.1).
+
+    Args:
+        settings: the connector's connection settings.
+        known_servers: servers remembered from the last discovery (for failover).
+    """
+
+    def __init__(self, settings: ConnectionSettings, known_servers: Iterable[ServerInfo] = ()) -> None:
+        if settings.online:
+            raise ExchangeNotSupportedError("", "", ONLINE_NOT_BUILT)
+        self.settings = settings
+        self._connection = Connection(settings, known_servers)
+
+    def __repr__(self) -> str:
+        return f"PsrpGateway(sites={self.settings.sites!r}, server={self.current_server!r})"
+
+    # ---- lifecycle and where we are ------------------------------------------------------------------
+    def open(self) -> "PsrpGateway":
+        """Connect now (through failover) instead of at the first operation."""
+        with self._connection.slot():
+            self._connection.ensure()
+        return self
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> "PsrpGateway":
+        return self.open()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def current_server(self) -> str | None:
+        return self._connection.failover.current_server
+
+    @property
+    def current_site(self) -> str | None:
+        return self._connection.failover.current_site
+
+    @property
+    def known_servers(self) -> list[ServerInfo]:
+        return list(self._connection.failover.known_servers)
+
+    # ---- plumbing ---------------------------------------------------------------------------------------
+    def _read(self, cmdlet: str, params: Sequence[tuple[str, Any]] = ()) -> list[dict[str, Any]]:
+        rows, _, _ = self._connection.run([(cmdlet, list(params))], write=False)
+        return rows
+
+    def _write(self, cmdlet: str, params: Sequence[tuple[str, Any]]) -> tuple[CommandResult, list[dict[str, Any]]]:
+        rows, outcome, server = self._connection.run([(cmdlet, list(params))], write=True)
+        result = CommandResult(cmdlet=cmdlet, parameters={k: parsing.plain(v) for k, v in params},
+                               warnings=tuple(outcome.warnings), server=server)
+        return result, rows
+
+    # ---- organization and servers --------------------------------------------------------------------
+    def organization(self) -> OrganizationInfo:
+        rows = self._read("Get-ActiveSyncOrganizationSettings")
+        if not rows:
+            raise ExchangeNotSupportedError("Get-ActiveSyncOrganizationSettings", self.current_server or "",
+                                            "Exchange returned no organization settings")
+        return parsing.organization(rows[0])
+
+    def servers(self) -> list[ServerInfo]:
+        servers = [parsing.server(p) for p in self._read("Get-ExchangeServer")]
+        if servers:
+            self._connection.failover.known_servers = servers
+        return servers
+
+    def preflight(self) -> PreflightResult:
+        names = [str(p.get("Name") or "") for p in self._read("Get-Command")]
+        return preflight_module.evaluate(names, online=self.settings.online)
+
+    # ---- devices ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _device_query(result_size: str | int = "Unlimited", filter: str | None = None) -> Command:
+        params: list[tuple[str, Any]] = [("ResultSize", result_size)]
+        if filter:
+            params.append(("Filter", filter))
+        return ("Get-ActiveSyncDevice", params)
+
+    def devices(self, *, result_size: str | int = "Unlimited", filter: str | None = None) -> Iterator[DeviceRecord]:
+        """Every device partnership (streamed); `filter` is an OPATH filter, e.g. for delta discovery."""
+        for props in self._connection.stream([self._device_query(result_size, filter)]):
+            yield parsing.device(props)
+
+    def device_statistics(self, identity: str) -> DeviceStatistics:
+        rows = self._read("Get-ActiveSyncDeviceStatistics", [("Identity", _required("identity", identity))])
+        return parsing.statistics(rows[0])
+
+    def _statistics_pipeline(self, filter: str | None) -> list[Command]:
+        return [self._device_query("Unlimited", filter), ("Get-ActiveSyncDeviceStatistics", []),
+                ("Select-Object", [("Property", list(parsing.STATISTICS_PROPERTIES))])]
+
+    def statistics(self, *, filter: str | None = None) -> Iterator[DeviceStatistics]:
+        """Statistics of every device in one streamed pipeline:
+        Get-ActiveSyncDevice | Get-ActiveSyncDeviceStatistics | Select-Object <the properties kept>.
+
+        A device that vanishes mid-way (its statistics error record) is skipped and logged, not raised.
+        """
+        for props in self._connection.stream(self._statistics_pipeline(filter), strict=False):
+            yield parsing.statistics(props)
+
+    def devices_with_statistics(self, *, filter: str | None = None
+                                ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]:
+        """Each device with its statistics: two pipelines streamed side by side on one session and joined
+        by Guid (Identity when absent). Both come in Exchange's order, so little is held in memory.
+        Statistics missing for a device (it vanished mid-way) give None.
+        """
+        conn = self._connection
+        with conn.slot():
+            devices = conn.stream([self._device_query("Unlimited", filter)])
+            stats = conn.stream(self._statistics_pipeline(filter), strict=False, outcome=PipelineOutcome())
+            try:
+                yield from _join(devices, stats)
+            finally:
+                devices.close()
+                stats.close()
+
+    # ---- recipients ---------------------------------------------------------------------------------------
+    def recipients(self, *, result_size: str | int = "Unlimited", filter: str | None = None) -> Iterator[RecipientInfo]:
+        params: list[tuple[str, Any]] = [("ResultSize", result_size)]
+        if filter:
+            params.append(("Filter", filter))
+        for props in self._connection.stream([("Get-Recipient", params)]):
+            yield parsing.recipient(props)
+
+    # ---- device actions -------------------------------------------------------------------------------------
+    def wipe(self, identity: str, *, notification_addresses: Sequence[str] = (),
+             account_only: bool = False) -> CommandResult:
+        """Queue a remote wipe (Clear-ActiveSyncDevice); account_only wipes only the mailbox's data
+        (Clear-MobileDevice -AccountOnly: Exchange 2016+, devices with EAS 16.1)."""
+        params: list[tuple[str, Any]] = [("Identity", _required("identity", identity))]
+        if account_only:
+            params.append(("AccountOnly", True))
+        if notification_addresses:
+            params.append(("NotificationEmailAddresses", [str(a) for a in notification_addresses]))
+        params.append(("Confirm", False))
+        return self._write("Clear-MobileDevice" if account_only else "Clear-ActiveSyncDevice", params)[0]
+
+    def cancel_wipe(self, identity: str, *, account_only: bool = False) -> CommandResult:
+        params: list[tuple[str, Any]] = [("Identity", _required("identity", identity)), ("Cancel", True)]
+        if account_only:
+            params.append(("AccountOnly", True))
+        params.append(("Confirm", False))
+        return self._write("Clear-MobileDevice" if account_only else "Clear-ActiveSyncDevice", params)[0]
+
+    def _lists(self, mailbox: str, allowed: dict[str, list[str]], blocked: dict[str, list[str]]) -> CommandResult:
+        # @{Add=...}/@{Remove=...} hashtables: other IDs in the lists are never clobbered.
+        return self._write("Set-CASMailbox", [("Identity", _required("mailbox", mailbox)),
+                                              ("ActiveSyncAllowedDeviceIDs", allowed),
+                                              ("ActiveSyncBlockedDeviceIDs", blocked)])[0]
+
+    def allow_device(self, mailbox: str, device_id: str) -> CommandResult:
+        device_id = _required("device_id", device_id)
+        return self._lists(mailbox, {"Add": [device_id]}, {"Remove": [device_id]})
+
+    def block_device(self, mailbox: str, device_id: str) -> CommandResult:
+        device_id = _required("device_id", device_id)
+        return self._lists(mailbox, {"Remove": [device_id]}, {"Add": [device_id]})
+
+    def remove_from_lists(self, mailbox: str, device_id: str) -> CommandResult:
+        device_id = _required("device_id", device_id)
+        return self._lists(mailbox, {"Remove": [device_id]}, {"Remove": [device_id]})
+
+    def remove_device(self, identity: str) -> CommandResult:
+        return self._write("Remove-ActiveSyncDevice", [("Identity", _required("identity", identity)),
+                                                       ("Confirm", False)])[0]
+
+    # ---- access rules and organization settings -------------------------------------------------------
+    def access_rules(self) -> list[AccessRule]:
+        return [parsing.access_rule(p) for p in self._read("Get-ActiveSyncDeviceAccessRule")]
+
+    def new_access_rule(self, characteristic: str, query_string: str, access_level: str) -> CommandResult:
+        result, rows = self._write("New-ActiveSyncDeviceAccessRule", [
+            ("Characteristic", _choice("characteristic", characteristic, CHARACTERISTICS)),
+            ("QueryString", _required("query_string", query_string)),
+            ("AccessLevel", _choice("access_level", access_level, ACCESS_LEVELS))])
+        return _with_created(result, parsing.access_rule(rows[0]) if rows else None)
+
+    def set_access_rule(self, identity: str, access_level: str) -> CommandResult:
+        return self._write("Set-ActiveSyncDeviceAccessRule", [
+            ("Identity", _required("identity", identity)),
+            ("AccessLevel", _choice("access_level", access_level, ACCESS_LEVELS))])[0]
+
+    def remove_access_rule(self, identity: str) -> CommandResult:
+        return self._write("Remove-ActiveSyncDeviceAccessRule", [("Identity", _required("identity", identity)),
+                                                                 ("Confirm", False)])[0]
+
+    def organization_settings(self) -> OrgSettings:
+        return parsing.org_settings(self._read("Get-ActiveSyncOrganizationSettings")[0])
+
+    def set_organization_settings(self, *, default_access_level: str | None = None,
+                                  admin_mail_recipients: Sequence[str] | None = None,
+                                  user_mail_insert: str | None = None) -> CommandResult:
+        """Change only what is given; admin_mail_recipients replaces the list (an empty list clears it)."""
+        params: list[tuple[str, Any]] = []
+        if default_access_level is not None:
+            params.append(("DefaultAccessLevel", _choice("default_access_level", default_access_level, ACCESS_LEVELS)))
+        if admin_mail_recipients is not None:
+            params.append(("AdminMailRecipients", [str(a) for a in admin_mail_recipients] or None))
+        if user_mail_insert is not None:
+            params.append(("UserMailInsert", user_mail_insert))
+        if not params:
+            raise ValueError("nothing to change")
+        return self._write("Set-ActiveSyncOrganizationSettings", params)[0]
+
+    # ---- mailbox policies ---------------------------------------------------------------------------------
+    def mailbox_policies(self) -> list[MailboxPolicy]:
+        return [parsing.mailbox_policy(p) for p in self._read("Get-ActiveSyncMailboxPolicy")]
+
+    def new_mailbox_policy(self, name: str, params: dict[str, Any]) -> CommandResult:
+        result, rows = self._write("New-ActiveSyncMailboxPolicy",
+                                   [("Name", _required("name", name))] + _policy_params(params))
+        return _with_created(result, parsing.mailbox_policy(rows[0]) if rows else None)
+
+    def set_mailbox_policy(self, identity: str, params: dict[str, Any]) -> CommandResult:
+        if not params:
+            raise ValueError("nothing to change")
+        return self._write("Set-ActiveSyncMailboxPolicy",
+                           [("Identity", _required("identity", identity))] + _policy_params(params))[0]
+
+    def set_cas_mailbox_policy(self, mailbox: str, policy: str | None) -> CommandResult:
+        """Assign an EAS mailbox policy to a mailbox (None: back to the default policy, -Name:$null)."""
+        value = None if policy is None else _required("policy", policy)
+        return self._write("Set-CASMailbox", [("Identity", _required("mailbox", mailbox)),
+                                              ("ActiveSyncMailboxPolicy", value)])[0]
+
+
+def _with_created(result: CommandResult, created: Any) -> CommandResult:
+    return CommandResult(result.cmdlet, result.parameters, result.warnings, result.server, created)
+
+
+def _key(item: DeviceRecord | DeviceStatistics) -> str:
+    return str(item.guid) if item.guid is not None else item.identity.lower()
+
+
+def _join(devices: Iterator[dict[str, Any]], stats: Iterator[dict[str, Any]]
+          ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]:
+    """Join two streams in (mostly) the same order, holding only what is out of step."""
+    waiting_stats: dict[str, DeviceStatistics] = {}
+    stats_done = False
+    for props in devices:
+        device = parsing.device(props)
+        key = _key(device)
+        while key not in waiting_stats and not stats_done:
+            row = next(stats, None)
+            if row is None:
+                stats_done = True
+                break
+            stat = parsing.statistics(row)
+            waiting_stats[_key(stat)] = stat
+        yield device, waiting_stats.pop(key, None)

@@ -1,0 +1,299 @@
+"""The thin I/O core: one pypsrp WSMan + RunspacePool to one Exchange server, and the mapping of
+pypsrp/requests failures and PowerShell error records to the gateway's exception family.
+
+Pure helpers (`wsman_options`, `error_from_record`, `error_from_exception`, `sent_nothing`) build the
+connection arguments and classify failures; `Session` opens, streams pipelines and closes.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import requests
+from pypsrp.exceptions import (AuthenticationError, InvalidPSRPOperation, WinRMError, WinRMTransportError,
+                               WSManFaultError)
+from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
+from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
+
+from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
+                     ExchangePermissionError, ExchangeThrottledError)
+from .parsing import properties
+from .values import ConnectionSettings
+
+log = logging.getLogger(__name__)
+easdisc = logging.getLogger("easconsole.easdisc")
+
+CONFIGURATION_NAME = "Microsoft.Exchange"
+# pypsrp retries a Receive 5 times on read timeouts with exponential backoff (about 5 minutes with
+# its defaults): the gateway retries whole operations itself, through failover, so pypsrp must not.
+RECEIVE_RETRIES_ON_READ_TIMEOUT = 0
+RECONNECTION_BACKOFF = 0.5
+
+Command = tuple[str, Sequence[tuple[str, Any]]]  # cmdlet name, (parameter name, value) pairs
+
+
+class _WSMan(WSMan):
+    """pypsrp's WSMan with Receive retries turned down (see RECEIVE_RETRIES_ON_READ_TIMEOUT)."""
+
+    def receive(self, resource_uri: str, resource: ET.Element, option_set: Any = None, selector_set: Any = None,
+                timeout: int | None = None) -> ET.Element:
+        res = self.invoke(WSManAction.RECEIVE, resource_uri, resource, option_set, selector_set, timeout,
+                          retries_on_read_timeout=RECEIVE_RETRIES_ON_READ_TIMEOUT)
+        return res.find("s:Body", namespaces=NAMESPACES)  # type: ignore[return-value]
+
+
+def wsman_options(settings: ConnectionSettings, server: str) -> dict[str, Any]:
+    """Keyword arguments for pypsrp's WSMan to reach `server` (contains the password: never log it)."""
+    basic_http = settings.auth == "basic" and not settings.use_tls
+    cert: bool | str = settings.verify_tls
+    if settings.use_tls and settings.verify_tls and settings.ca_bundle:
+        cert = settings.ca_bundle
+    return {
+        "server": server, "port": settings.port, "path": "PowerShell", "ssl": settings.use_tls,
+        "auth": settings.auth, "username": settings.username, "password": settings.password,
+        # Message encryption on plain HTTP needs an NTLM/Kerberos context; Basic cannot have one.
+        "encryption": "never" if basic_http else "auto",
+        "cert_validation": cert, "connection_timeout": settings.connect_timeout,
+        "read_timeout": settings.read_timeout, "operation_timeout": settings.operation_timeout,
+        "reconnection_retries": 0, "reconnection_backoff": RECONNECTION_BACKOFF,
+        "no_proxy": True,
+    }
+
+
+# ---- failures -------------------------------------------------------------------------------------
+def _chain(exc: BaseException) -> Iterator[Any]:
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        if isinstance(item, BaseException):
+            stack.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+
+
+def sent_nothing(exc: BaseException) -> bool:
+    """True when the request surely never reached the server (connection refused or never established)."""
+    import urllib3.exceptions as u3
+
+    for item in _chain(exc):
+        if isinstance(item, (u3.NewConnectionError, u3.ConnectTimeoutError, requests.exceptions.ConnectTimeout,
+                             ConnectionRefusedError)):
+            return True
+    return False
+
+
+def error_from_exception(exc: BaseException, cmdlet: str, server: str) -> ExchangeError:
+    """A pypsrp/requests failure as the gateway's exception (the password is never part of it)."""
+    if isinstance(exc, ExchangeError):
+        return exc
+    if isinstance(exc, AuthenticationError):
+        return ExchangeConnectionError(cmdlet, server, "authentication failed (HTTP 401): check the account, its "
+                                       "password and the authentication method", kind="authentication")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ExchangeConnectionError(cmdlet, server, f"the TLS handshake or certificate validation failed "
+                                       f"({_short(exc)})", kind="tls")
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return ExchangeConnectionError(cmdlet, server, "the server did not accept a connection in time")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return ExchangeConnectionError(cmdlet, server, "the server accepted the connection but did not answer in time")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        why = "the connection was refused" if sent_nothing(exc) else "the connection was lost"
+        return ExchangeConnectionError(cmdlet, server, f"{why} ({_short(exc)})")
+    if isinstance(exc, WSManFaultError):
+        reason = (exc.reason or str(exc)).strip()
+        if "maxconcurrency" in reason.lower() or "too many" in reason.lower():
+            return ExchangeThrottledError(cmdlet, server, f"Exchange refused another session: {reason}")
+        return ExchangeConnectionError(cmdlet, server, f"WSMan fault {exc.code}: {reason}", kind="session")
+    if isinstance(exc, WinRMTransportError):
+        return ExchangeConnectionError(cmdlet, server, f"HTTP {exc.code} from the server: "
+                                       f"{_short_text(exc.response_text)}", kind="session")
+    if isinstance(exc, (InvalidPSRPOperation, WinRMError)):
+        return ExchangeConnectionError(cmdlet, server, f"the PowerShell session failed ({_short(exc)})", kind="session")
+    if isinstance(exc, ImportError):
+        return ExchangeConnectionError(cmdlet, server, f"the authentication library is missing ({_short(exc)})",
+                                       kind="configuration")
+    return ExchangeConnectionError(cmdlet, server, f"{type(exc).__name__}: {_short(exc)}", kind="session")
+
+
+def _short(exc: BaseException) -> str:
+    return _short_text(str(exc) or type(exc).__name__)
+
+
+def _short_text(value: str | None, limit: int = 300) -> str:
+    value = " ".join((value or "").split())
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+_THROTTLE_TYPES = ("OverBudgetException", "ThrottlingException", "MicroDelay")
+
+
+def error_from_record(record: Any, cmdlet: str, server: str, *, terminating: bool) -> ExchangeCommandError:
+    """A PowerShell ErrorRecord (pypsrp's) as an ExchangeCommandError subclass."""
+    exception = getattr(record, "exception", None)
+    type_names = list(getattr(exception, "types", None) or [])
+    exception_type = type_names[0] if type_names else ""
+    exc_props = properties(exception) if exception is not None else {}
+    message = str(exc_props.get("Message") or "").strip() or str(record)
+    fq = str(getattr(record, "fq_error", "") or "")
+    category = str(getattr(record, "reason", "") or "")
+    raw_category = getattr(record, "category", None)
+    target = getattr(record, "target_name", None)
+    short_type = exception_type.rsplit(".", 1)[-1]
+    cls: type[ExchangeCommandError] = ExchangeCommandError
+    if short_type == "ManagementObjectNotFoundException" or "ManagementObjectNotFound" in fq:
+        cls = ExchangeObjectNotFound
+    elif short_type == "CommandNotFoundException" or fq.startswith("CommandNotFoundException"):
+        cls = ExchangePermissionError
+        message = f"the account is not allowed to run it (its RBAC roles do not grant the cmdlet): {message}"
+    elif any(t in short_type or t in fq for t in _THROTTLE_TYPES) or raw_category == 29:
+        cls = ExchangeThrottledError
+    elif short_type in ("UnauthorizedAccessException",) or raw_category == 18:
+        cls = ExchangePermissionError
+    return cls(cmdlet, server, message, fq_error_id=fq, category=category or _category_name(raw_category),
+               target=None if target is None else str(target), exception_type=exception_type,
+               terminating=terminating)
+
+
+def _category_name(value: Any) -> str:
+    names = {0: "NotSpecified", 5: "InvalidArgument", 7: "InvalidOperation", 13: "ObjectNotFound",
+             17: "ParserError", 18: "PermissionDenied", 19: "ResourceUnavailable", 29: "QuotaExceeded"}
+    return names.get(value, str(value) if value is not None else "")
+
+
+# ---- the session ----------------------------------------------------------------------------------
+@dataclass
+class PipelineOutcome:
+    """What a finished pipeline left besides its output."""
+
+    warnings: list[str] = field(default_factory=list)
+    errors: list[ExchangeCommandError] = field(default_factory=list)
+
+
+class Session:
+    """One WSMan + RunspacePool on one server. Not thread-safe: one thread uses it at a time.
+
+    Args:
+        settings: connection settings.
+        server: the address to connect to (FQDN or IP).
+        name: a display name for messages (the server's name when known).
+    """
+
+    def __init__(self, settings: ConnectionSettings, server: str, name: str | None = None) -> None:
+        self.settings = settings
+        self.server = server
+        self.name = name or server
+        self.pool: RunspacePool | None = None
+        self.wsman: WSMan | None = None
+        self.last_used = 0.0
+
+    def open(self) -> "Session":
+        """Open the runspace pool. Raises ExchangeConnectionError (or ExchangeThrottledError)."""
+        try:
+            self.wsman = _WSMan(**wsman_options(self.settings, self.server))
+            self.pool = RunspacePool(self.wsman, configuration_name=CONFIGURATION_NAME, max_runspaces=2)
+            self.pool.open()
+        except Exception as exc:  # every library failure becomes ours, at the edge
+            self.close(remote=False)
+            raise error_from_exception(exc, "", self.name) from None
+        self.last_used = time.monotonic()
+        return self
+
+    @property
+    def is_open(self) -> bool:
+        return self.pool is not None
+
+    def idle_for(self) -> float:
+        return time.monotonic() - self.last_used
+
+    def stream(self, commands: Sequence[Command], outcome: PipelineOutcome | None = None) -> Iterator[dict[str, Any]]:
+        """Run one pipeline, yielding each output object's properties as it arrives.
+
+        Terminating errors raise at once; non-terminating error records and warnings are collected into
+        `outcome` (read it after the generator is exhausted). Transport failures raise
+        ExchangeConnectionError with `.sent_nothing` telling whether the request surely never left.
+        """
+        if self.pool is None:
+            raise ExchangeConnectionError(commands[0][0], self.name, "the session is not open", kind="session")
+        outcome = outcome if outcome is not None else PipelineOutcome()
+        cmdlet = " | ".join(name for name, _ in commands)
+        ps = PowerShell(self.pool)
+        for name, params in commands:
+            ps.add_cmdlet(name)
+            for key, value in params:
+                ps.add_parameter(key, value)
+        seen_errors, started = 0, False
+        try:
+            try:
+                ps.begin_invoke()
+                started = True
+                while ps.state == PSInvocationState.RUNNING:
+                    ps.poll_invoke()
+                    self.last_used = time.monotonic()
+                    if ps.output:
+                        batch = list(ps.output)
+                        ps.output.clear()  # memory stays flat however large the result
+                        for obj in batch:
+                            yield properties(obj)
+                    seen_errors = self._collect(ps, outcome, cmdlet, seen_errors, terminating=False)
+                for obj in list(ps.output):
+                    yield properties(obj)
+                ps.output.clear()
+            except (GeneratorExit, ExchangeError):
+                raise
+            except Exception as exc:
+                error = error_from_exception(exc, cmdlet, self.name)
+                if isinstance(error, ExchangeConnectionError):
+                    error.sent_nothing = not started and sent_nothing(exc)
+                self.close(remote=False)  # the connection is gone or unusable: rebuild it next time
+                raise error from None
+            failed = ps.state == PSInvocationState.FAILED or ps.had_errors
+            self._collect(ps, outcome, cmdlet, seen_errors, terminating=failed)
+            outcome.warnings.extend(str(getattr(w, "message", w)) for w in ps.streams.warning)
+            if failed:
+                terminating = [e for e in outcome.errors if e.terminating] or outcome.errors
+                if terminating:
+                    raise terminating[-1]
+                raise ExchangeCommandError(cmdlet, self.name, "the pipeline failed without an error record",
+                                           terminating=True)
+        finally:
+            self._finish(ps)
+
+    def _collect(self, ps: PowerShell, outcome: PipelineOutcome, cmdlet: str, seen: int, *, terminating: bool) -> int:
+        records = ps.streams.error
+        for index in range(seen, len(records)):
+            last = index == len(records) - 1
+            name = getattr(records[index], "activity", None) or cmdlet
+            outcome.errors.append(error_from_record(records[index], str(name), self.name,
+                                                    terminating=terminating and last))
+        return len(records)
+
+    def _finish(self, ps: PowerShell) -> None:
+        if self.pool is None:
+            return
+        try:
+            if ps.state == PSInvocationState.RUNNING:
+                ps.stop()  # the caller stopped reading: tell Exchange to stop producing
+            ps.close()
+        except Exception as exc:  # the pipeline is over either way; a broken pool is rebuilt next time
+            log.debug("closing a pipeline on %s failed: %s", self.name, type(exc).__name__)
+
+    def close(self, *, remote: bool = True) -> None:
+        """Close the pool on the server (remote=True) and drop the local objects."""
+        pool, wsman = self.pool, self.wsman
+        self.pool = self.wsman = None
+        if pool is not None and remote:
+            try:
+                pool.close()
+            except Exception as exc:
+                log.debug("closing the runspace pool on %s failed: %s", self.name, type(exc).__name__)
+        if wsman is not None:
+            try:
+                wsman.close()
+            except Exception:
+                pass

@@ -116,7 +116,8 @@ class ControlApi:
         except ValueError:
             raise ApiError(400, "since must be an integer") from None
         calls = self.target.org.call_log(since)
-        return {"since": since, "next": since + len(calls), "calls": calls}
+        last = calls[-1].get("seq", since + len(calls)) if calls else since
+        return {"since": since, "next": last, "calls": calls}
 
     def server_action(self, name: str, action: str, **_: Any) -> Any:
         if action == "stop":

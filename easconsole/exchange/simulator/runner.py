@@ -84,6 +84,7 @@ class SimulatedExchange:
             files = tls.generate(self._tmpdir.name, addresses + ["127.0.0.1"], ["localhost"])
             self.ca_file = files.ca_file
             ssl_context = tls.server_context(files)
+        self.listeners = {}
         for server, address in zip(self.org.servers, addresses):
             service = WSManService(self.registry, server, self._endpoint(address))
             self.listeners[server.name] = ExchangeListener(
@@ -95,7 +96,8 @@ class SimulatedExchange:
         self._control = ControlServer(self, self.control_token, self.requested_control_port)
         self._control.start()
         if self.state_file:
-            self._saved_calls = len(self.org.call_log(0))
+            self._stop_saver.clear()
+            self._saved_calls = _last_call(self.org.call_log(0), 0)
             self._saver = threading.Thread(target=self._autosave, name="exsim-autosave", daemon=True)
             self._saver.start()
         log.info("simulated Exchange %s started on port %s", getattr(self.org, "name", ""), self.port)
@@ -232,9 +234,16 @@ class SimulatedExchange:
         # Cmdlets (wipes, rules, policies) change the organization too: save when new calls appear.
         while not self._stop_saver.wait(AUTOSAVE_SECONDS):
             try:
-                count = len(self.org.call_log(self._saved_calls))
-                if count:
-                    self._saved_calls += count
+                calls = self.org.call_log(self._saved_calls)
+                if calls:
+                    self._saved_calls = _last_call(calls, self._saved_calls)
                     self.save()
             except Exception:
                 log.exception("autosave failed")
+
+
+def _last_call(calls: list[dict[str, Any]], since: int) -> int:
+    """The cursor to pass as `since` next time: the engine numbers entries with `seq`."""
+    if not calls:
+        return since
+    return int(calls[-1].get("seq", since + len(calls)))

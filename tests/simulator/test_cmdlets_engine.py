@@ -322,6 +322,25 @@ def test_set_ad_server_settings_is_per_session(org: Organization, sh: EngineShel
     assert EngineShell(org).session.ad_settings["ViewEntireForest"] is False
 
 
+def test_recipient_scope_follows_set_ad_server_settings(big: EngineShell) -> None:
+    shell = EngineShell(big.org)
+    everyone = shell.run("Get-Mailbox", ResultSize="Unlimited").props
+    branch = [m for m in everyone if m["OrganizationalUnit"] == "contoso.com/Users/Branch"]
+    assert 0 < len(branch) < len(everyone)
+    shell.run("Set-ADServerSettings", RecipientViewRoot="contoso.com/Users/Branch")
+    assert shell.run("Get-Mailbox", ResultSize="Unlimited").values("Alias") == [m["Alias"] for m in branch]
+    devices = shell.run("Get-ActiveSyncDevice", ResultSize="Unlimited").props
+    assert devices and {d["Identity"].split("\\")[0] for d in devices} <= {m["Alias"] for m in branch}
+    hq_user = next(m for m in everyone if m not in branch)["Alias"]
+    assert shell.run("Get-CASMailbox", hq_user).errors  # out of scope: not found
+    shell.run("Set-ADServerSettings", ViewEntireForest=True)
+    assert len(shell.run("Get-Mailbox", ResultSize="Unlimited").records) == len(everyone)
+    hq = shell.run("Get-Recipient", OrganizationalUnit="HQ", ResultSize="Unlimited").props
+    assert hq and all(r["OrganizationalUnit"] == "contoso.com/Users/HQ" for r in hq)
+    with pytest.raises(CmdletError, match="wasn't found"):
+        shell.run("Set-ADServerSettings", RecipientViewRoot="contoso.com/Users/Mars")
+
+
 def test_get_command(sh: EngineShell) -> None:
     commands = sh.run("Get-Command").records
     names = [c.to_string for c in commands]

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..model import Device, User
-from ..params import CmdletDef, Param, UNLIMITED, ambiguous, not_found
+from ..params import CmdletDef, Param, UNLIMITED, ambiguous, exchange_error, not_found
 from ..records import dc_name
-from ..types import CmdletError, ErrorInfo, NonTerminatingError, Output, Record, Warning
+from ..types import CmdletError, ErrorCategory, ErrorInfo, NonTerminatingError, Output, Record, Warning
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..session import Session
@@ -84,6 +84,46 @@ class Context:
 
     def fail(self, info: ErrorInfo) -> CmdletError:
         return CmdletError(info)
+
+    def scope(self, p: dict[str, Any]) -> Callable[[User], bool] | None:
+        """Recipient scope: -OrganizationalUnit and the session's RecipientViewRoot (Set-ADServerSettings).
+
+        Returns None when every mailbox is in scope. Users live in one OU per AD site
+        ("contoso.com/Users/HQ"); a root of the domain or "contoso.com/Users" covers them all.
+        """
+        roots = [p["OrganizationalUnit"]] if p.get("OrganizationalUnit") else []
+        settings = self.session.ad_settings
+        if not p.get("IgnoreDefaultScope") and not settings.get("ViewEntireForest") and settings.get("RecipientViewRoot"):
+            roots.append(settings["RecipientViewRoot"])
+        allowed: set[str] | None = None
+        for root in roots:
+            site = ou_site(self, root)
+            if site is not None:
+                allowed = {site} if allowed is None else allowed & {site}
+        if allowed is None:
+            return None
+        return lambda user: user.site.lower() in allowed  # type: ignore[operator]
+
+
+def ou_site(ctx: Context, root: Any) -> str | None:
+    """The site OU a scope root names (lower case), None for the whole domain; CmdletError if unknown."""
+    text = str(root).strip().strip("/").lower()
+    domain = ctx.store.domain.lower()
+    sites = {s.site_name.lower() for s in ctx.store.servers}
+    if text in (domain, f"{domain}/users", "ou=users," + ctx.store.domain_dn.lower()):
+        return None
+    if text.startswith(f"{domain}/users/"):
+        site = text[len(domain) + 7:]
+    elif text.startswith("ou="):
+        site = text[3:].split(",", 1)[0]
+    else:
+        site = text
+    if site in sites:
+        return site
+    raise ctx.fail(exchange_error(ctx.name, ctx.server, f"The organizational unit \"{root}\" wasn't found. "
+                                  "Please make sure you have typed it correctly.",
+                                  "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+                                  ErrorCategory.ObjectNotFound, root, "1D2C3B4A"))
 
 
 def pipe_identities(pipe: Iterable[Record] | None) -> Iterator[tuple[Any, Record | None]]:

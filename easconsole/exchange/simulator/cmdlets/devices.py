@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator
 
-from ..model import Device, eas_at_least, to_dt
+from ..model import Device, to_dt
 from ..opath import OPathError, compile_filter
 from ..params import Param, binding_error, exchange_error
 from ..records import (T_CAS, T_MAILBOX, T_RECIPIENT, T_USER, device_properties, device_record,
@@ -84,15 +84,20 @@ def device_rows(ctx: Context, keys: list[int], predicate: Callable[..., bool] | 
 
 
 def _device_keys(ctx: Context, p: dict[str, Any]) -> list[int] | NonTerminatingError:
+    """Keys of the devices selected by -Identity / -Mailbox (or all), within the recipient scope."""
     store = ctx.store
+    in_scope = ctx.scope(p)
     with ctx.lock:
         if p.get("Identity") is not None:
-            found = store.find_devices(p["Identity"])
+            found = [d for d in store.find_devices(p["Identity"])
+                     if in_scope is None or in_scope(store.users[d.user_key])]
             return [d.key for d in found] if found else ctx.not_found(p["Identity"])
         if p.get("Mailbox") is not None:
-            users = store.find_users(p["Mailbox"])
+            users = [u for u in store.find_users(p["Mailbox"]) if in_scope is None or in_scope(u)]
             return list(users[0].device_keys) if users else ctx.not_found(p["Mailbox"])
-        return list(store.devices)
+        if in_scope is None:
+            return list(store.devices)
+        return [k for u in store.users.values() if in_scope(u) for k in u.device_keys]
 
 
 _GET_PARAMS = (Param("Identity", "identity", 0), Param("Mailbox", "identity"), Param("Filter"),
@@ -226,7 +231,3 @@ def get_device_class(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | N
             rows.append(Record(("Microsoft.Exchange.Data.Directory.SystemConfiguration.ActiveSyncDeviceClass",
                                 "Microsoft.Exchange.Data.Directory.ADConfigurationObject", "System.Object"), props, name))
     yield from limited(ctx, p, iter(rows))
-
-
-def supports_account_only(d: Device) -> bool:
-    return eas_at_least(d.eas_version, "16.1")

@@ -31,15 +31,15 @@ def _user_rows(ctx: Context, p: dict[str, Any], filters: dict[str, str],
     if wanted and not wanted & {"usermailbox"}:
         return  # the simulated organization has only user mailboxes
     store = ctx.store
+    in_scope = ctx.scope(p)
     with ctx.lock:
         if p.get("Identity") is not None:
-            found = store.find_users(p["Identity"])
-            if not found:
-                keys: list[int] | None = None
-            else:
-                keys = [u.key for u in found]
-        else:
+            found = [u for u in store.find_users(p["Identity"]) if in_scope is None or in_scope(u)]
+            keys: list[int] | None = [u.key for u in found] if found else None
+        elif in_scope is None:
             keys = list(store.users)
+        else:
+            keys = [u.key for u in store.users.values() if in_scope(u)]
     if keys is None:
         yield ctx.not_found(p["Identity"])
         return

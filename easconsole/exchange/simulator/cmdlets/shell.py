@@ -9,7 +9,7 @@ from ..model import COMMAND_TYPE
 from ..params import Param, binding_error
 from ..records import server_record
 from ..types import Output, Record
-from . import Context, cmdlet, plain
+from . import Context, cmdlet, ou_site, plain
 
 
 @cmdlet("Get-ExchangeServer", Param("Identity", "identity", 0), Param("Domain"), Param("Status", "switch"))
@@ -37,12 +37,16 @@ def get_exchange_server(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] 
 def set_ad_server_settings(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None) -> Iterator[Output]:
     """Scope settings live on the session (runspace), as in Exchange."""
     settings = ctx.session.ad_settings
+    if p.get("RecipientViewRoot"):
+        ou_site(ctx, p["RecipientViewRoot"])  # an unknown OU is refused before anything changes
     for key, value in p.items():
         if key in ("ViewEntireForest", "RecipientViewRoot", "PreferredServer", "ConfigurationDomainController",
                    "PreferredGlobalCatalog", "SetPreferredDomainControllers"):
             settings[key] = value
     if p.get("ViewEntireForest"):
         settings["RecipientViewRoot"] = None  # the documented effect of -ViewEntireForest $true
+    elif p.get("RecipientViewRoot"):
+        settings["ViewEntireForest"] = False
     return
     yield  # no output
 

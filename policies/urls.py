@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401  (the policy pages are added here)
+"""The connector's Settings and Access Rules tabs, under /administration/."""
+from django.urls import path
+
+from policies import views
 
 app_name = "policies"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("exchange-connectors/<int:pk>/settings/", views.ConnectorSettingsView.as_view(), name="connector_settings"),
+    path("exchange-connectors/<int:pk>/access-rules/", views.ConnectorAccessRulesView.as_view(), name="connector_access_rules"),
+]

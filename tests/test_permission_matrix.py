@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from devices.models import ALL_MOBILE_DEVICES, Collection
 from easconsole import audit
-from easconsole.models import AuditEvent, Role, RoleAssignment
+from easconsole.models import AuditEvent, ExchangeConnector, Role, RoleAssignment, StatusMessage
 from tests.factories import CollectionFactory, SiteFactory
 from tests.permission_matrix import (
     FORBIDDEN,
@@ -56,18 +56,40 @@ MATRIX = {
     "devices:collection_edit": Expect(full_admin_only(), pk("collection"), post=ADMIN_WRITE),
     "devices:collection_delete": Expect(full_admin_only(), pk("collection"), post=ADMIN_WRITE),
     "catalog:my_devices": Expect(everyone(OK, anonymous=LOGIN)),
+    "easconsole:exchangeconnector_list": Expect(console_read()),
+    "easconsole:exchangeconnector_add": Expect(full_admin_only(), post=ADMIN_WRITE),
+    "easconsole:exchangeconnector_detail": Expect(console_read(), pk("connector")),
+    "easconsole:exchangeconnector_progress": Expect(console_read(), pk("connector")),
+    "easconsole:exchangeconnector_edit": Expect(full_admin_only(analyst=FORBIDDEN, operator=FORBIDDEN), pk("connector"), post=ADMIN_WRITE),
+    "easconsole:exchangeconnector_install": Expect(full_admin_only(full_admin=REDIRECT), pk("connector"), post=ADMIN_WRITE),
+    "easconsole:exchangeconnector_delete": Expect(full_admin_only(), pk("connector"), post=ADMIN_WRITE),
+    "easconsole:componentstatus_list": Expect(console_read()),
+    "easconsole:statusmessage_list": Expect(console_read()),
+    "easconsole:statusmessage_detail": Expect(console_read(), pk("status_message")),
+    "easconsole:log_viewer": Expect(console_read()),
 }
+
+# --- policies: a connector's Settings and Access Rules tabs. Readers of the site see them read-only;
+# only ModifyConnectorPolicy on the site saves (the saving itself is tested in tests/policies/).
+MATRIX.update({
+    "policies:connector_settings": Expect(console_read(), pk("connector"), post=ADMIN_WRITE),
+    "policies:connector_access_rules": Expect(console_read(), pk("connector"), post=ADMIN_WRITE),
+})
+# --- end policies
 
 
 @pytest.fixture
 def objects(db):
     other = make_user("someone-else", "Read-only Analyst")
+    site = SiteFactory(code="P01")
     return {
-        "site": SiteFactory(code="P01"),
+        "site": site,
+        "connector": ExchangeConnector.objects.create(name="Contoso Exchange", site=site),  # policies
         "collection": CollectionFactory(name="Executives"),
         "assignment": RoleAssignment.objects.get(user=other),
         "role": Role.objects.get(name="Operations Administrator"),
         "event": audit.record(user=other, action="sign in"),
+        "status_message": StatusMessage.objects.create(site=site, message_id=1015, description="Installed."),
     }
 
 

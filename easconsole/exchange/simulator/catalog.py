@@ -78,7 +78,10 @@ LANGUAGES = ("en-US", "en-US", "en-GB", "de-DE", "fr-FR", "es-ES")
 
 DEFAULT_PASSWORD = "Passw0rd!Demo"  # fixed demo password of the default service account
 
-# §2 of the reference: *-ActiveSyncMailboxPolicy parameters with the ActiveSync-cmdlet defaults.
+# §2 of the reference: the *-ActiveSyncMailboxPolicy parameters. Where the reference's sources disagree,
+# the defaults are those of Exchange 2013+ (its "MD" column: AllowNonProvisionableDevices $true,
+# MinDevicePasswordLength $null, MaxDevicePasswordFailedAttempts and MaxInactivityTimeDeviceLock
+# Unlimited), because there the *-ActiveSyncMailboxPolicy cmdlets are aliases of the MobileDevice ones.
 # Unlimited<T> values are kept as the string Exchange prints ("Unlimited", "8", "00:15:00").
 POLICY_DEFAULTS: dict[str, object] = {
     "AllowNonProvisionableDevices": True,

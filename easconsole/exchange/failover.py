@@ -136,9 +136,10 @@ class Failover:
         return None
 
     def _failed(self, candidate: Candidate, reason: str, log_failure: bool) -> None:
-        self.attempts.append((candidate, reason))
-        if not log_failure:
+        if not log_failure:  # a discovery probe, not an attempt to serve the site
+            log.info("discovery through %s failed: %s", candidate.name, reason)
             return
+        self.attempts.append((candidate, reason))
         extra = {"site": candidate.site, "server": candidate.name, "address": candidate.address,
                  "candidate_kind": candidate.kind, "reason": reason}
         easdisc.warning("Failed to open runspace for site %s", candidate.site, extra=extra)

@@ -7,6 +7,7 @@ connection arguments and classify failures; `Session` opens, streams pipelines a
 from __future__ import annotations
 
 import logging
+import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -103,8 +104,9 @@ def error_from_exception(exc: BaseException, cmdlet: str, server: str) -> Exchan
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return ExchangeConnectionError(cmdlet, server, "the server accepted the connection but did not answer in time")
     if isinstance(exc, requests.exceptions.ConnectionError):
-        why = "the connection was refused" if sent_nothing(exc) else "the connection was lost"
-        return ExchangeConnectionError(cmdlet, server, f"{why} ({_short(exc)})")
+        if sent_nothing(exc):
+            return ExchangeConnectionError(cmdlet, server, f"could not connect ({_os_reason(exc)})", sent_nothing=True)
+        return ExchangeConnectionError(cmdlet, server, f"the connection was lost ({_os_reason(exc)})")
     if isinstance(exc, WSManFaultError):
         reason = (exc.reason or str(exc)).strip()
         if "maxconcurrency" in reason.lower() or "too many" in reason.lower():
@@ -119,6 +121,19 @@ def error_from_exception(exc: BaseException, cmdlet: str, server: str) -> Exchan
         return ExchangeConnectionError(cmdlet, server, f"the authentication library is missing ({_short(exc)})",
                                        kind="configuration")
     return ExchangeConnectionError(cmdlet, server, f"{type(exc).__name__}: {_short(exc)}", kind="session")
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The socket-level reason ("Connection refused") instead of urllib3's nested wrapper text."""
+    for item in _chain(exc):
+        if isinstance(item, OSError) and getattr(item, "strerror", None):
+            return str(item.strerror)
+    text = str(exc)
+    for marker in ("Failed to establish a new connection: ", "Connection aborted.', "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+            break
+    return _short_text(re.sub(r"\[Errno \d+\] ", "", text).strip(" ()'\"")[:200] or type(exc).__name__)
 
 
 def _short(exc: BaseException) -> str:

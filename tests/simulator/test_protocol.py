@@ -148,15 +148,16 @@ def test_concurrent_pools_from_threads(stub_sim):
     errors: list[BaseException] = []
     counts: list[int] = []
 
-    def worker(server: str) -> None:
+    def worker(server: str, auth: str) -> None:
         try:
-            with RunspacePool(wsman_for(stub_sim, *ADMIN, server=server), configuration_name=EXCHANGE) as pool:
+            with RunspacePool(wsman_for(stub_sim, *ADMIN, server=server, auth=auth), configuration_name=EXCHANGE) as pool:
                 for _ in range(3):
                     counts.append(len(run(pool, "Get-Thing", Count=50).output))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(name,)) for name in ["EXCAS01", "EXCAS02", "EXCAS03"] * 2]
+    threads = [threading.Thread(target=worker, args=(name, auth))
+               for name in ["EXCAS01", "EXCAS02", "EXCAS03"] for auth in ("basic", "ntlm")]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -239,8 +240,7 @@ def test_throttling_refuses_the_nineteenth_pool():
 
 def test_stopping_a_server_mid_pipeline_breaks_the_client_connection():
     with running_simulator(StubOrganization()) as sim:
-        pool = RunspacePool(wsman_for(sim, *ADMIN, server="EXCAS02", reconnection_retries=0),
-                            configuration_name=EXCHANGE)
+        pool = RunspacePool(wsman_for(sim, *ADMIN, server="EXCAS02"), configuration_name=EXCHANGE)
         pool.open()
         ps = PowerShell(pool)
         ps.add_cmdlet("Get-Thing").add_parameter("Count", 100000).add_parameter("Small", True)

@@ -8,7 +8,19 @@ Notes for the protocol layer (additions to the agreed contract, all backwards co
 - `sync_device(device_id)` accepts a DeviceId or a device Identity; raises KeyError when unknown.
 - `call_log` entries name positional arguments "@0", "@1", ... (as sent, before binding).
 - `Organization.clock` (default time.time) can be replaced by tests that need time to move.
+- `add_user`/`add_device`/`change_device` take Exchange property names (DeviceOS, DeviceModel,
+  DeviceActiveSyncVersion, ...) or snake_case (device_os); unknown fields raise ValueError, unknown
+  identities KeyError. `remove_device` deletes for good; Remove-ActiveSyncDevice keeps the device able
+  to come back at its next sync.
+- `reset()` restores data, accounts, grants and budgets; the call log and server addresses stay.
+- `save()` takes the lock a chunk of rows at a time (never while writing), so autosaving is cheap.
+- `Organization.cmdlet_names()` lists every implemented command; `rbac.ROLE_GROUPS` maps each
+  Exchange cmdlet to the role group that grants it.
 - `types.py` is unchanged.
+
+Layout: generator.py (data from the seed) -> store.py (rows and indexes) -> access.py (access
+decisions) -> cmdlets/ (one module per area) run by session.py; records.py builds the output objects,
+lifecycle.py is what a device sync does, state.py the JSON state file.
 """
 from __future__ import annotations
 

@@ -328,3 +328,22 @@ def test_engine_output_is_pulled_only_as_the_client_receives():
             ps.poll_invoke()
             assert first < session.yielded < 2 * first + 5000
             ps.stop()
+
+
+def test_dropped_keep_alive_connections_behave_as_after_an_iis_idle_timeout(stub_sim, control):
+    """Basic reconnects; pypsrp 0.9.1 cannot resume NTLM message encryption on a new connection."""
+    from pypsrp.exceptions import WinRMTransportError
+
+    with RunspacePool(wsman_for(stub_sim, *ADMIN, server="EXCAS03"), configuration_name=EXCHANGE) as pool:
+        assert len(run(pool, "Get-Thing", Count=1).output) == 1
+        control.drop_connections("EXCAS03")
+        assert len(run(pool, "Get-Thing", Count=1).output) == 1
+
+    pool = RunspacePool(wsman_for(stub_sim, *ADMIN, auth="ntlm", server="EXCAS03"), configuration_name=EXCHANGE)
+    pool.open()
+    assert len(run(pool, "Get-Thing", Count=1).output) == 1
+    control.drop_connections("EXCAS03")
+    with pytest.raises(WinRMTransportError) as caught:
+        run(pool, "Get-Thing", Count=1)
+    assert caught.value.code == 400
+    stub_sim.registry.close(uuid.UUID(pool.id))  # the client cannot Delete it any more

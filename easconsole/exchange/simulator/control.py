@@ -32,6 +32,7 @@ class ControlTarget(Protocol):
     def state(self) -> dict[str, Any]: ...
     def stop_server(self, name: str) -> None: ...
     def start_server(self, name: str) -> None: ...
+    def drop_connections(self, name: str | None = None) -> None: ...
     def set_latency(self, server: str | None, seconds: float) -> None: ...
     def set_session_limit(self, account: str, limit: int | None) -> None: ...
     def changed(self) -> None: ...
@@ -77,7 +78,7 @@ class ControlApi:
         self.routes: list[Route] = [
             ("GET", p(r"/state"), self.state),
             ("GET", p(r"/calls"), self.calls),
-            ("POST", p(r"/servers/(?P<name>[^/]+)/(?P<action>stop|start)"), self.server_action),
+            ("POST", p(r"/servers/(?P<name>[^/]+)/(?P<action>stop|start|drop-connections)"), self.server_action),
             ("POST", p(r"/latency"), self.latency),
             ("POST", p(r"/deny"), self.deny),
             ("POST", p(r"/grant"), self.grant),
@@ -120,6 +121,9 @@ class ControlApi:
         return {"since": since, "next": last, "calls": calls}
 
     def server_action(self, name: str, action: str, **_: Any) -> Any:
+        if action == "drop-connections":
+            self.target.drop_connections(name)
+            return {"server": name, "dropped": True}
         if action == "stop":
             self.target.stop_server(name)
         else:

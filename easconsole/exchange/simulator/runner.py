@@ -182,6 +182,11 @@ class SimulatedExchange:
         listener.port = self.port
         listener.start()
 
+    def drop_connections(self, name: str | None = None) -> None:
+        """Close the keep-alive connections of one server (all when None), like an IIS idle timeout."""
+        for listener in [self._listener(name)] if name else list(self.listeners.values()):
+            listener.drop_connections()
+
     def set_latency(self, server: str | None, seconds: float) -> None:
         key = self._listener(server).server.name if server else None
         if seconds:

@@ -206,6 +206,11 @@ class ExchangeListener:
             self._thread.join(timeout=5)
             self._thread = None
 
+    def drop_connections(self) -> None:
+        """Close idle keep-alive sockets as IIS does after its idle timeout; the listener keeps running."""
+        if self._httpd is not None:
+            self._httpd.close_connections()
+
     def dispatch(self, body: bytes, account: str, client_ip: str) -> tuple[int, bytes]:
         """Run one SOAP request; (HTTP status, response envelope)."""
         request = None

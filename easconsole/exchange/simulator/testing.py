@@ -161,6 +161,9 @@ class ControlClient:
     def start_server(self, name: str) -> Any:
         return self.request("POST", f"/servers/{self._quote(name)}/start")
 
+    def drop_connections(self, name: str) -> Any:
+        return self.request("POST", f"/servers/{self._quote(name)}/drop-connections")
+
     def latency(self, seconds: float, server: str | None = None) -> Any:
         return self.request("POST", "/latency", {"server": server, "seconds": seconds})
 

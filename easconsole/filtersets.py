@@ -4,7 +4,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from easconsole.models import AuditEvent, RoleAssignment, Site
+from easconsole.models import AuditEvent, RoleAssignment, Site, StatusMessage
 
 
 class DateInput(django_filters.widgets.forms.DateInput):
@@ -57,3 +57,11 @@ class AuditEventFilterSet(SearchFilterSet):
     class Meta:
         model = AuditEvent
         fields = ["q", "action", "outcome", "time_after", "time_before"]
+
+
+class StatusMessageFilterSet(SearchFilterSet):
+    search_fields = ("description", "component")
+
+    class Meta:
+        model = StatusMessage
+        fields = ["q", "severity", "message_id", "connector"]

@@ -47,13 +47,30 @@ WORKSPACES: tuple[Workspace, ...] = (
     Workspace(
         "monitoring",
         _("Monitoring"),
-        (Folder(_("Overview"), (Node(_("Background tasks"), "easconsole:task_list", "easconsole.read_site", ("easconsole:task_",)),)),),
+        (
+            Folder(
+                _("System Status"),
+                (
+                    Node(_("Component Status"), "easconsole:componentstatus_list", "easconsole.read_site"),
+                    Node(_("Status Messages"), "easconsole:statusmessage_list", "easconsole.read_site", ("easconsole:statusmessage_",)),
+                    Node(_("Logs"), "easconsole:log_viewer", "easconsole.read_site"),
+                    Node(_("Background tasks"), "easconsole:task_list", "easconsole.read_site", ("easconsole:task_",)),
+                ),
+            ),
+        ),
     ),
     Workspace(
         "administration",
         _("Administration"),
         (
-            Folder(_("Hierarchy Configuration"), (Node(_("Sites"), "easconsole:site_list", "easconsole.read_site", ("easconsole:site_",)),)),
+            Folder(
+                _("Hierarchy Configuration"),
+                (
+                    Node(_("Exchange Server Connectors"), "easconsole:exchangeconnector_list", "easconsole.read_site",
+                         ("easconsole:exchangeconnector_", "policies:connector_")),
+                    Node(_("Sites"), "easconsole:site_list", "easconsole.read_site", ("easconsole:site_",)),
+                ),
+            ),
             Folder(
                 _("Security"),
                 (

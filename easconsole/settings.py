@@ -213,7 +213,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # The connector's component logs, in CMTrace's format (see easconsole/logs.py).
+        "easdisc": {"()": "easconsole.logs.ComponentLogHandler", "name": "EasDisc.log"},
+        "sitecomp": {"()": "easconsole.logs.ComponentLogHandler", "name": "SiteComp.log"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "pypsrp": {"level": "WARNING"},
+        "psrpcore": {"level": "WARNING"},
+        "easconsole.easdisc": {"handlers": ["easdisc"], "level": "INFO"},
+        "easconsole.sitecomp": {"handlers": ["sitecomp"], "level": "INFO"},
+    },
 }

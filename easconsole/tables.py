@@ -72,3 +72,46 @@ class TaskTable(tables.Table):
         model = Task
         fields = ["name", "func", "group", "started", "stopped", "success", "attempt_count"]
         attrs = {"class": "table table-sm table-hover align-middle console-table"}
+
+
+class ExchangeConnectorTable(ConsoleTable):
+    name = tables.Column(linkify=True)
+    site = tables.Column(_("Site"))
+    state = tables.Column(_("State"))
+    organization_name = tables.Column(_("Exchange organization"))
+    server_in_use = tables.Column(_("Server in use"))
+
+    class Meta(ConsoleTable.Meta):
+        from easconsole.models import ExchangeConnector
+
+        model = ExchangeConnector
+        fields = ["name", "site", "environment", "state", "organization_name", "server_in_use", "installed_at"]
+
+
+class ComponentStatusTable(tables.Table):
+    """Monitoring ▸ Component Status: SMS_EXCHANGE_CONNECTOR per connector."""
+
+    component = tables.Column(_("Component"), empty_values=(), orderable=False)
+    name = tables.Column(_("Connector"), linkify=True)
+    site = tables.Column(_("Site"))
+    state = tables.Column(_("Status"))
+    server_in_use = tables.Column(_("Server in use"))
+    next_retry_at = tables.DateTimeColumn(verbose_name=_("Next attempt"), format="Y-m-d H:i")
+    state_message = tables.Column(_("Description"))
+
+    class Meta:
+        attrs = {"class": "table table-sm table-hover align-middle console-table"}
+
+    def render_component(self):
+        return "SMS_EXCHANGE_CONNECTOR"
+
+
+class StatusMessageTable(ConsoleTable):
+    time = tables.DateTimeColumn(format="Y-m-d H:i:s", linkify=True)
+    message_id = tables.Column(_("Message ID"))
+
+    class Meta(ConsoleTable.Meta):
+        from easconsole.models import StatusMessage
+
+        model = StatusMessage
+        fields = ["time", "severity", "site", "component", "message_id", "connector", "description"]

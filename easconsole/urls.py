@@ -2,7 +2,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from easconsole.views import administration, home, reports
+from easconsole.views import administration, connectors, home, monitoring, reports
 
 
 console_patterns = [
@@ -18,6 +18,17 @@ console_patterns = [
     path("administration/security/administrative-users/<int:pk>/delete/", administration.RoleAssignmentDeleteView.as_view(), name="roleassignment_delete"),
     path("administration/security/roles/", administration.RoleListView.as_view(), name="role_list"),
     path("administration/security/roles/<int:pk>/", administration.RoleDetailView.as_view(), name="role_detail"),
+    path("administration/exchange-connectors/", connectors.ExchangeConnectorListView.as_view(), name="exchangeconnector_list"),
+    path("administration/exchange-connectors/add/", connectors.ExchangeConnectorWizard.as_view(), name="exchangeconnector_add"),
+    path("administration/exchange-connectors/<int:pk>/", connectors.ExchangeConnectorDetailView.as_view(), name="exchangeconnector_detail"),
+    path("administration/exchange-connectors/<int:pk>/edit/", connectors.ExchangeConnectorEditView.as_view(), name="exchangeconnector_edit"),
+    path("administration/exchange-connectors/<int:pk>/progress/", connectors.ExchangeConnectorProgressView.as_view(), name="exchangeconnector_progress"),
+    path("administration/exchange-connectors/<int:pk>/install/", connectors.ExchangeConnectorInstallView.as_view(), name="exchangeconnector_install"),
+    path("administration/exchange-connectors/<int:pk>/delete/", connectors.ExchangeConnectorDeleteView.as_view(), name="exchangeconnector_delete"),
+    path("monitoring/component-status/", monitoring.ComponentStatusView.as_view(), name="componentstatus_list"),
+    path("monitoring/status-messages/", monitoring.StatusMessageListView.as_view(), name="statusmessage_list"),
+    path("monitoring/status-messages/<int:pk>/", monitoring.StatusMessageDetailView.as_view(), name="statusmessage_detail"),
+    path("monitoring/logs/", monitoring.LogView.as_view(), name="log_viewer"),
     path("monitoring/background-tasks/", reports.TaskListView.as_view(), name="task_list"),
     path("reports/", reports.ReportIndexView.as_view(), name="report_index"),
     path("reports/audit-trail/", reports.AuditEventListView.as_view(), name="auditevent_list"),

@@ -3,13 +3,18 @@ import importlib
 
 import pytest
 
-from easconsole import append_only
+from easconsole import append_only, credentials
 from tests.personas import make_persona
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
+def _isolated_settings(settings, tmp_path):
+    """Fast password hashing, and logs and keys in the test's own folder, not in var/."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.VAR_DIR = tmp_path
+    credentials.reload_keys()
+    yield
+    credentials.reload_keys()
 
 
 @pytest.fixture(scope="session", autouse=True)

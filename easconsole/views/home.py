@@ -3,14 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from easconsole.permissions import ADMINISTRATOR, ANALYST, persona
+from easconsole.permissions import ADMINISTRATOR, ANALYST, holds_anywhere, persona
 
 
 def landing_url(user) -> str:
     """Administrators land in the console, auditors in Reports, end users in the catalog."""
     who = persona(user)
     if who == ADMINISTRATOR:
-        return reverse("easconsole:site_list") if user.has_perm("easconsole.read_site") else reverse("devices:collection_list")
+        return reverse("easconsole:exchangeconnector_list") if holds_anywhere(user, "easconsole.read_site") else reverse("devices:collection_list")
     if who == ANALYST:
         return reverse("easconsole:report_index")
     return reverse("catalog:my_devices")

@@ -13,20 +13,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_full_administrator_lands_in_administration(page, screenshot):
     make_persona("full_admin")
     sign_in(page, "full_admin", PASSWORD)
-    expect(page).to_have_url(re.compile(r"/administration/sites/$"))
-    expect(page.get_by_role("heading", name="Sites")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/administration/exchange-connectors/$"))
+    expect(page.get_by_role("heading", name="Exchange Server connectors")).to_be_visible()
     expect(page.locator(".console-workspace.active")).to_have_text("Administration")
     expect(page.get_by_role("link", name="Administrative Users")).to_be_visible()
-    expect(page.get_by_role("link", name="Add Site")).to_be_visible()
+    expect(page.get_by_role("link", name="Add Exchange Server")).to_be_visible()
     screenshot(page, "full-admin-landing")
 
 
 def test_operations_administrator_lands_in_the_console_without_security(page, screenshot):
     make_persona("operator")
     sign_in(page, "operator", PASSWORD)
-    expect(page.get_by_role("heading", name="Sites")).to_be_visible()
+    expect(page.get_by_role("heading", name="Exchange Server connectors")).to_be_visible()
     expect(page.get_by_role("link", name="Administrative Users")).to_have_count(0)
-    expect(page.get_by_role("link", name="Add Site")).to_have_count(0)
+    expect(page.get_by_role("link", name="Add Exchange Server")).to_have_count(0)
     page.locator('[data-workspace="assets"]').click()
     expect(page.get_by_role("heading", name="Device collections")).to_be_visible()
     # A click on a row (not on its link) shows the item in the details pane, as the ConfigMgr console does.

@@ -7,7 +7,7 @@ from tests.personas import PASSWORD, make_persona
 
 pytestmark = pytest.mark.django_db
 
-LANDING = {"full_admin": "/administration/sites/", "operator": "/administration/sites/", "analyst": "/reports/", "end_user": "/catalog/"}
+LANDING = {"full_admin": "/administration/exchange-connectors/", "operator": "/administration/exchange-connectors/", "analyst": "/reports/", "end_user": "/catalog/"}
 
 
 @pytest.mark.parametrize("persona", LANDING)

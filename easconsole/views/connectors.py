@@ -1,0 +1,260 @@
+"""Administration ▸ Hierarchy Configuration ▸ Exchange Server Connectors: list, wizard, properties, progress."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from formtools.wizard.views import SessionWizardView
+
+from easconsole import tables
+from easconsole.forms.connectors import AccountForm, DiscoveryForm, GeneralForm, SummaryForm
+from easconsole.generic import Action, ConsoleView, ObjectDeleteView, ObjectDetailView, ObjectListView, ObjectView
+from easconsole.models import ExchangeConnector
+from easconsole.permissions import has_perm
+from easconsole.services import connectors as services
+from policies.forms import AccessSettingsForm, PolicySettingsForm
+
+CONNECTOR_ACTIONS = (
+    Action(_("Add Exchange Server"), "easconsole:exchangeconnector_add", "easconsole.modify_site", "primary"),
+)
+OBJECT_ACTIONS = (
+    Action(_("Properties"), "easconsole:exchangeconnector_edit", "easconsole.modify_site", needs_object=True),
+    Action(_("Retry installation now"), "easconsole:exchangeconnector_install", "easconsole.modify_site", needs_object=True),
+    Action(_("Delete"), "easconsole:exchangeconnector_delete", "easconsole.modify_site", "outline-danger", needs_object=True),
+)
+
+
+class ConnectorMixin:
+    """Connector pages check the site permissions on the connector's site."""
+
+    queryset = ExchangeConnector.objects.select_related("site").prefetch_related("servers")
+
+    def get_object(self):
+        self.check_permission()
+        connector = get_object_or_404(self.queryset, pk=self.kwargs["pk"])
+        if not has_perm(self.request.user, self.permission_required, connector.site):
+            # Someone who may see the connector is told no; for anyone else it does not exist.
+            if has_perm(self.request.user, "easconsole.read_site", connector.site):
+                raise PermissionDenied
+            raise Http404
+        return connector
+
+    def permitted_actions(self, obj=None):
+        buttons = []
+        for action in self.actions:
+            target = obj.site if obj is not None else None
+            if action.needs_object and (obj is None or not has_perm(self.request.user, action.permission, target)):
+                continue
+            if not action.needs_object and not has_perm(self.request.user, action.permission):
+                continue
+            buttons.append({"label": action.label, "style": action.style,
+                            "url": reverse(action.url_name, args=[obj.pk]) if action.needs_object else reverse(action.url_name)})
+        return buttons
+
+
+class ExchangeConnectorListView(ObjectListView):
+    queryset = ExchangeConnector.objects.select_related("site")
+    table = tables.ExchangeConnectorTable
+    permission_required = "easconsole.read_site"
+    object_permission = False
+    actions = CONNECTOR_ACTIONS
+
+    def get_queryset(self):
+        from easconsole.models import Site
+        from easconsole.permissions import objects_for
+
+        return self.queryset.filter(site__in=objects_for(self.request.user, "easconsole.read_site", Site.objects.all()))
+
+
+class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
+    permission_required = "easconsole.read_site"
+    actions = OBJECT_ACTIONS
+    template_name = "easconsole/connector_detail.html"
+
+    def get_sections(self, obj):
+        return [
+            (_("General"), [(_("Name"), obj.name), (_("Environment"), obj.get_environment_display()), (_("Site"), obj.site),
+                            (_("Client Access Servers"), ", ".join(str(s) for s in obj.servers.all()) or obj.online_tenant)]),
+            (_("Status"), [(_("State"), obj.get_state_display()), (_("Status"), obj.state_message),
+                           (_("Exchange organization"), obj.organization_name), (_("Server in use"), obj.server_in_use),
+                           (_("AD site in use"), obj.ad_site_in_use), (_("Installed"), obj.installed_at),
+                           (_("Next installation attempt"), obj.next_retry_at)]),
+            (_("Account"), [(_("Authentication"), obj.get_authentication_display()), (_("Connection account"), obj.username),
+                            (_("Password"), _("stored, encrypted") if obj.password_encrypted else _("none")),
+                            (_("Port"), obj.port), (_("HTTPS"), obj.use_tls), (_("Validate certificate"), obj.verify_tls),
+                            (_("Notification account"), obj.notification_account)]),
+            (_("Discovery"), [(_("Full discovery"), _("every %(d)s day(s) at %(t)s") % {"d": obj.full_discovery_days, "t": obj.full_discovery_time}),
+                              (_("Delta discovery"), _("every %(m)s minutes") % {"m": obj.delta_interval_minutes}),
+                              (_("Search"), _("all recipients") if obj.all_recipients else obj.ad_containers),
+                              (_("Ignore devices inactive for more than"), _("%(n)s days") % {"n": obj.ignore_inactive_days}),
+                              (_("Concurrent Exchange sessions"), obj.max_concurrency)]),
+        ]
+
+
+class ExchangeConnectorProgressView(ConnectorMixin, ObjectView):
+    """The wizard's Progress and Completion pages: the installation as it runs (htmx polls this)."""
+
+    permission_required = "easconsole.read_site"
+    template_name = "easconsole/connector_progress.html"
+
+    def get(self, request, *args, **kwargs):
+        connector = self.get_object()
+        if request.headers.get("HX-Request"):
+            self.template_name = "easconsole/_connector_progress_steps.html"
+        done = connector.state in (ExchangeConnector.State.INSTALLED, ExchangeConnector.State.FAILED)
+        return self.render_to_response(self.get_context_data(
+            object=connector, title=_("Add Exchange Server: %(step)s") % {"step": _("Completion") if done else _("Progress")},
+            done=done, status_messages=connector.status_messages.all()[:5],
+        ))
+
+
+class ExchangeConnectorInstallView(ConnectorMixin, ObjectView):
+    """Retry the installation now instead of waiting for the next hourly attempt."""
+
+    permission_required = "easconsole.modify_site"
+
+    def get(self, request, *args, **kwargs):
+        return HttpResponseRedirect(self.get_object().get_absolute_url())
+
+    def post(self, request, *args, **kwargs):
+        connector = self.get_object()
+        services.connector_reinstall(connector=connector, user=request.user, address=self.address)
+        return HttpResponseRedirect(reverse("easconsole:exchangeconnector_progress", args=[connector.pk]))
+
+
+class ExchangeConnectorDeleteView(ConnectorMixin, ObjectDeleteView):
+    permission_required = "easconsole.modify_site"
+    consequence = _("Its discovery schedules and installation retries stop. Devices it discovered stay until they are purged.")
+
+    def perform_delete(self, obj):
+        services.connector_delete(connector=obj, user=self.request.user, address=self.address)
+
+
+WIZARD_STEPS = [
+    ("general", GeneralForm, _("General")),
+    ("account", AccountForm, _("Account")),
+    ("discovery", DiscoveryForm, _("Discovery")),
+    ("settings", PolicySettingsForm, _("Settings")),
+    ("access", AccessSettingsForm, _("Access Rules")),
+    ("summary", SummaryForm, _("Summary")),
+]
+
+
+class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
+    """Add Exchange Server: General, Account, Discovery, Settings, Access Rules, Summary, then Progress."""
+
+    form_list = [(name, form) for name, form, _label in WIZARD_STEPS]
+    template_name = "easconsole/connector_wizard.html"
+    permission_required = "easconsole.modify_site"
+
+    def get(self, request, *args, **kwargs):
+        self.check_permission()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.check_permission()
+        if "test_connection" in request.POST and self.steps.current in ("account", "summary"):
+            form = self.get_form(data=request.POST) if self.steps.current == "account" else None
+            if form is None or form.is_valid():
+                if form is not None:
+                    self.storage.set_step_data("account", self.process_step(form))
+                return self.render(form or self.get_form(), test=self.run_test())
+            return self.render(form)
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self, step=None):
+        return {"user": self.request.user}
+
+    def process_step(self, form):
+        if isinstance(form, AccountForm):
+            return form.session_data()  # the session keeps the password encrypted only
+        return super().process_step(form)
+
+    def collected(self):
+        """The connector and its servers and password as the wizard's pages so far describe them."""
+        connector = ExchangeConnector()
+        servers, password = [], None
+        for step in ("general", "account", "discovery"):
+            data = self.get_cleaned_data_for_step(step) or {}
+            for name, value in data.items():
+                if name in {f.name for f in ExchangeConnector._meta.concrete_fields}:
+                    setattr(connector, name, value)
+            servers = data.get("server_pairs", servers)
+            password = data.get("password", password)
+        return connector, servers, password
+
+    def run_test(self):
+        connector, servers, password = self.collected()
+        if connector.is_online:
+            return services.TestResult(ok=False, message=str(_("Exchange Online cannot be connected yet: its transport is not built. The connector is saved and its installation retried every 60 minutes.")))
+        try:
+            settings = services.connection_settings(connector, servers, password or "")
+        except ValueError as error:
+            return services.TestResult(ok=False, message=str(error))
+        return services.connection_test(settings, notification_account=connector.notification_account)
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        context["title"] = _("Add Exchange Server")
+        context["step_labels"] = [(name, label) for name, _form, label in WIZARD_STEPS] + [("progress", _("Progress")), ("completion", _("Completion"))]
+        if self.steps.current == "summary":
+            context["summary"] = self.summary()
+            context.setdefault("test", self.run_test())
+        return context
+
+    def summary(self):
+        connector, servers, _password = self.collected()
+        rows = [(_("Name"), connector.name), (_("Environment"), connector.get_environment_display()), (_("Site"), connector.site if connector.site_id else ""),
+                (_("Client Access Servers"), ", ".join(f"{s}: {h}" for s, h in servers) or connector.online_tenant),
+                (_("Authentication"), connector.get_authentication_display()), (_("Connection account"), connector.username),
+                (_("Notification account"), connector.notification_account),
+                (_("Full discovery"), _("every %(d)s day(s) at %(t)s") % {"d": connector.full_discovery_days, "t": connector.full_discovery_time}),
+                (_("Delta discovery"), _("every %(m)s minutes") % {"m": connector.delta_interval_minutes})]
+        return rows
+
+    def done(self, form_list, form_dict=None, **kwargs):
+        connector, servers, password = self.collected()
+        test = self.run_test()
+        if test.duplicate_of:
+            messages.error(self.request, test.message)
+            return HttpResponseRedirect(reverse("easconsole:exchangeconnector_list"))
+        connector = services.connector_add(
+            connector=connector, servers=servers, password=password or "", user=self.request.user, address=self.address,
+            policy=form_dict["settings"].service_kwargs(), access=form_dict["access"].service_kwargs(),
+        )
+        return HttpResponseRedirect(reverse("easconsole:exchangeconnector_progress", args=[connector.pk]))
+
+
+class ExchangeConnectorEditView(ConnectorMixin, ObjectView):
+    """Properties: the wizard's General, Account and Discovery pages on one page (Settings and Access Rules are tabs)."""
+
+    permission_required = "easconsole.modify_site"
+    template_name = "easconsole/connector_edit.html"
+    forms = (("general", GeneralForm), ("account", AccountForm), ("discovery", DiscoveryForm))
+
+    def build_forms(self, connector):
+        data = self.request.POST if self.request.method == "POST" else None
+        return {name: form(data, instance=connector, prefix=name, user=self.request.user) for name, form in self.forms}
+
+    def render_forms(self, connector, forms):
+        return self.render_to_response(self.get_context_data(
+            object=connector, forms=forms.values(), title=_("Properties: %(name)s") % {"name": connector.name}, tab="general"))
+
+    def get(self, request, *args, **kwargs):
+        connector = self.get_object()
+        return self.render_forms(connector, self.build_forms(connector))
+
+    def post(self, request, *args, **kwargs):
+        connector = self.get_object()
+        forms = self.build_forms(connector)
+        if all(form.is_valid() for form in forms.values()):
+            services.connector_save(
+                connector=connector, servers=forms["general"].cleaned_data["server_pairs"], user=request.user,
+                password=forms["account"].cleaned_data["password"], address=self.address,
+            )
+            messages.success(request, _("Saved %(name)s.") % {"name": connector.name})
+            return HttpResponseRedirect(connector.get_absolute_url())
+        return self.render_forms(connector, forms)

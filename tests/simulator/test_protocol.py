@@ -347,3 +347,17 @@ def test_dropped_keep_alive_connections_behave_as_after_an_iis_idle_timeout(stub
         run(pool, "Get-Thing", Count=1)
     assert caught.value.code == 400
     stub_sim.registry.close(uuid.UUID(pool.id))  # the client cannot Delete it any more
+
+
+def test_tls_dir_keeps_the_ca_across_restarts(tmp_path):
+    tls_dir = str(tmp_path / "tls")
+    with running_simulator(StubOrganization(), https=True, tls_dir=tls_dir) as sim:
+        first = open(sim.ca_file, "rb").read()
+    with running_simulator(StubOrganization(), https=True, tls_dir=tls_dir) as sim:
+        assert open(sim.ca_file, "rb").read() == first
+        with RunspacePool(wsman_for(sim, *ADMIN), configuration_name=EXCHANGE) as pool:
+            assert len(run(pool, "Get-Thing", Count=1).output) == 1
+    with running_simulator(StubOrganization(), https=True, tls_dir=tls_dir, bind_base="127.0.0.41") as sim:
+        assert open(sim.ca_file, "rb").read() != first  # the old certificate does not cover the new addresses
+        with RunspacePool(wsman_for(sim, *ADMIN), configuration_name=EXCHANGE) as pool:
+            assert len(run(pool, "Get-Thing", Count=1).output) == 1

@@ -57,3 +57,30 @@ def test_command_runs_until_stopped(monkeypatch):
         thread.join(10)
     assert not thread.is_alive() and "stopped" in out.getvalue()
     assert exchange_simulator.DEFAULT_ACCOUNT.startswith("CONTOSO\\")
+
+
+def test_command_loads_a_saved_state_without_generating_it(monkeypatch, tmp_path):
+    path = str(tmp_path / "org.json")
+    saved = StubOrganization()
+    saved.deny_cmdlets(ADMIN[0], ["Fail-Thing"])
+    saved.save(path)
+    seen = {}
+
+    def make_organization(options, accounts):
+        seen["devices"] = options["devices"]
+        return StubOrganization()
+
+    monkeypatch.setattr(Command, "make_organization", staticmethod(make_organization))
+    out = io.StringIO()
+    command = Command(stdout=out)
+    options = vars(command.create_parser("manage.py", "exchange_simulator").parse_args(
+        ["--state-file", path, "--devices", "5000", "--bind-base", "127.0.0.36"]))
+    thread = threading.Thread(target=lambda: command.execute(**options), daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: "Control API" in out.getvalue(), timeout=10)
+        assert seen["devices"] == 0 and "Loaded the organization saved in" in out.getvalue()
+        assert command.simulator.org.denied == {ADMIN[0]: {"fail-thing"}}
+    finally:
+        command.stop_event.set()
+        thread.join(10)

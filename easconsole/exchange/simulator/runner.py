@@ -34,6 +34,8 @@ class SimulatedExchange:
         state_file: JSON file the organization is saved to on changes and at stop.
         bind_base: first loopback address; servers get consecutive addresses from it.
         control_token: token for the control API (random when None).
+        tls_dir: where the HTTPS CA and certificate live; reused across restarts while they cover the
+            servers' addresses (a temporary directory, removed at stop, when None).
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class SimulatedExchange:
         state_file: str | None = None,
         bind_base: str = DEFAULT_BIND_BASE,
         control_token: str | None = None,
+        tls_dir: str | None = None,
     ) -> None:
         self.org = org
         self.requested_port = port
@@ -56,6 +59,7 @@ class SimulatedExchange:
         self.state_file = state_file
         self.bind_base = bind_base
         self.control_token = control_token or secrets.token_urlsafe(24)
+        self.tls_dir = tls_dir
         self.ca_file: str | None = None
         self.port = 0
         self.registry: ShellRegistry | None = None
@@ -80,8 +84,11 @@ class SimulatedExchange:
             server.fqdn = address  # Get-ExchangeServer must report an address the client can reach
         ssl_context = None
         if self.https:
-            self._tmpdir = tempfile.TemporaryDirectory(prefix="easconsole-sim-tls-")
-            files = tls.generate(self._tmpdir.name, addresses + ["127.0.0.1"], ["localhost"])
+            if self.tls_dir:
+                files = tls.load_or_generate(self.tls_dir, addresses + ["127.0.0.1"], ["localhost"])
+            else:
+                self._tmpdir = tempfile.TemporaryDirectory(prefix="easconsole-sim-tls-")
+                files = tls.generate(self._tmpdir.name, addresses + ["127.0.0.1"], ["localhost"])
             self.ca_file = files.ca_file
             ssl_context = tls.server_context(files)
         self.listeners = {}

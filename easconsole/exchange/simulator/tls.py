@@ -67,11 +67,7 @@ def generate(directory: str, addresses: list[str], hostnames: list[str] | None =
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    files = TlsFiles(
-        ca_file=os.path.join(directory, "simulator-ca.pem"),
-        cert_file=os.path.join(directory, "simulator-server.pem"),
-        key_file=os.path.join(directory, "simulator-server.key"),
-    )
+    files = files_in(directory)
     with open(files.ca_file, "wb") as handle:
         handle.write(ca_cert.public_bytes(serialization.Encoding.PEM))
     with open(files.cert_file, "wb") as handle:
@@ -81,6 +77,31 @@ def generate(directory: str, addresses: list[str], hostnames: list[str] | None =
                                        serialization.NoEncryption()))
     os.chmod(files.key_file, 0o600)
     return files
+
+
+def files_in(directory: str) -> TlsFiles:
+    return TlsFiles(
+        ca_file=os.path.join(directory, "simulator-ca.pem"),
+        cert_file=os.path.join(directory, "simulator-server.pem"),
+        key_file=os.path.join(directory, "simulator-server.key"),
+    )
+
+
+def load_or_generate(directory: str, addresses: list[str], hostnames: list[str] | None = None) -> TlsFiles:
+    """Reuse the CA and certificate in `directory` if they still cover `addresses`, so a client that
+    trusts the CA keeps working across restarts; otherwise generate new ones there."""
+    files = files_in(directory)
+    try:
+        with open(files.cert_file, "rb") as handle:
+            cert = x509.load_pem_x509_certificate(handle.read())
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        covered = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+        fresh = cert.not_valid_after_utc > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+        if fresh and set(addresses) <= covered and os.path.exists(files.ca_file) and os.path.exists(files.key_file):
+            return files
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        pass
+    return generate(directory, addresses, hostnames)
 
 
 def server_context(files: TlsFiles) -> ssl.SSLContext:

@@ -5,6 +5,7 @@ loads) the organization, starts the runner and prints where everything is.
 """
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Any
@@ -31,6 +32,16 @@ def parse_auth(value: str) -> tuple[str, ...]:
     if not methods or unknown:
         raise CommandError(f"--auth takes basic and/or ntlm, got {value!r}")
     return methods
+
+
+def saved_accounts(org: Any, fallback: dict[str, str]) -> dict[str, str]:
+    """The accounts of a loaded organization when the engine exposes them (name/password objects)."""
+    accounts = getattr(org, "accounts", None)
+    if isinstance(accounts, dict) and accounts:
+        values = list(accounts.values())
+        if all(hasattr(a, "name") and hasattr(a, "password") for a in values):
+            return {a.name: a.password for a in values}
+    return fallback
 
 
 def describe(sim: Any, accounts: dict[str, str]) -> list[str]:
@@ -73,16 +84,20 @@ class Command(BaseCommand):
         parser.add_argument("--state-file", help="JSON file to save the organization to and load it from")
         parser.add_argument("--bind-base", default="127.0.0.11", help="loopback address of the first server")
         parser.add_argument("--control-token", help="token for the control API (random by default)")
+        parser.add_argument("--tls-dir", help="keep the HTTPS CA and certificate here, reused across restarts")
 
     def handle(self, *args: Any, **options: Any) -> None:
         from easconsole.exchange.simulator.runner import SimulatedExchange
 
         accounts = parse_accounts(options["account"])
+        loading = bool(options["state_file"]) and os.path.exists(options["state_file"])
+        if loading:  # the runner loads the saved organization: generating a full one first is wasted work
+            options = {**options, "devices": 0}
         org = self.make_organization(options, accounts)
         sim = SimulatedExchange(
             org, port=options["port"], auth=parse_auth(options["auth"]), https=options["https"],
             control_port=options["control_port"], state_file=options["state_file"],
-            bind_base=options["bind_base"], control_token=options["control_token"],
+            bind_base=options["bind_base"], control_token=options["control_token"], tls_dir=options["tls_dir"],
         )
         stop = self.stop_event
         previous = {}
@@ -91,6 +106,9 @@ class Command(BaseCommand):
         sim.start()
         self.simulator = sim
         try:
+            if loading:
+                self.stdout.write(f"Loaded the organization saved in {options['state_file']}.")
+                accounts = saved_accounts(sim.org, accounts)
             for line in describe(sim, accounts):
                 self.stdout.write(line)
             self.stdout.flush()

@@ -13,6 +13,7 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from easconsole.models import ExchangeConnector
@@ -87,11 +88,20 @@ class PolicySettingsForm(ConsoleForm):
                                             required=False)
 
     def get_layout(self):
+        stored = {key for key, value in self.initial.items() if value is not None}
         groups = []
         for group, label in catalog.GROUPS.items():
-            cells = [Div(s.key, css_class="col-md-6") for s in catalog.group_settings(group)]
-            groups.append(Fieldset(label, HTML(_group_note()), Div(*cells, css_class="row"), css_id=f"group-{group}"))
-        return Layout(*groups, Fieldset(_("External mobile device management"), "allow_external_mdm"))
+            settings = catalog.group_settings(group)
+            managed = any(s.key in stored for s in settings)
+            badge = (f'<span class="badge text-bg-primary ms-2 align-middle" data-managed="connector">{escape(_("Managed by this connector"))}</span>'
+                     if managed else
+                     f'<span class="badge text-bg-light border ms-2 align-middle" data-managed="exchange">{escape(_("Managed by Exchange"))}</span>')
+            cells = [Div(s.key, css_class="col-md-6") for s in settings]
+            groups.append(Fieldset(f"{escape(label)}{badge}", Div(*cells, css_class="row"), css_id=f"group-{group}"))
+        note = _("Configure one setting of a group and the connector manages the whole group: the settings left not configured "
+                 "take Exchange's defaults. Configure none and Exchange keeps managing the group.")
+        return Layout(HTML(f'<p class="small text-body-secondary" data-testid="group-rule">{escape(note)}</p>'), *groups,
+                      Fieldset(_("External mobile device management"), "allow_external_mdm"))
 
     def clean(self):
         cleaned = super().clean()
@@ -125,13 +135,6 @@ class PolicySettingsForm(ConsoleForm):
         rows = [row for row in rows if row[1]]
         yes_no = _("Yes") if self.cleaned_data.get("allow_external_mdm") else _("No")
         return [*rows, (str(_("External mobile device management")), [(str(catalog.EXTERNAL_MDM.label), str(yes_no))])]
-
-
-def _group_note() -> str:
-    return ('<p class="small text-body-secondary mb-2">'
-            + str(_("Configure one setting and the connector manages the whole group (settings left not configured take "
-                    "Exchange's defaults); configure none and Exchange keeps managing the group."))
-            + "</p>")
 
 
 # One field per catalog setting, in the catalog's order, before the external-MDM checkbox.

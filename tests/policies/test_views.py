@@ -35,8 +35,10 @@ def test_full_administrator_saves_settings(client, connector):
     page = client.get(url)
     assert page.status_code == 200
     assert "Properties: Contoso Exchange — Settings" in page.text
-    for legend in ("General", "Password", "Email Management", "Security", "Application", "External mobile device management"):
-        assert f">{legend}</legend>" in page.text
+    for legend in ("General", "Password", "Email Management", "Security", "Application"):
+        assert f"<legend>{legend}<span" in page.text
+    assert "<legend>External mobile device management</legend>" in page.text
+    assert page.text.count('data-managed="exchange"') == 5
     assert ">Save</button>" in page.text
     response = client.post(url, SETTINGS_POST, REMOTE_ADDR="10.1.2.3")
     assert response.status_code == 302 and response["Location"] == url
@@ -49,6 +51,8 @@ def test_full_administrator_saves_settings(client, connector):
     page = client.get(url)
     assert "Saved the settings of Contoso Exchange." in page.text
     assert 'value="8"' in page.text
+    # The Password and Security groups are now the connector's; the others stay Exchange's.
+    assert page.text.count('data-managed="connector"') == 2 and page.text.count('data-managed="exchange"') == 3
 
 
 def test_a_bad_value_is_shown_with_its_message_and_nothing_saved(client, connector):

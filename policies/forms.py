@@ -13,6 +13,7 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.functional import lazy
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
@@ -69,12 +70,13 @@ def setting_field(setting: catalog.Setting) -> forms.Field:
         return forms.ChoiceField(choices=[NOT_CONFIGURED, *setting.choices], **common)
     if setting.kind == catalog.LIST:
         return forms.CharField(widget=ListTextarea(attrs={"rows": 3}), **common)
-    message = setting.range_message()
+    # Lazy: the fields are built at import time, the messages are translated when shown.
+    message = lazy(setting.range_message, str)()
+    whole = lazy(lambda: _("%(name)s must be a whole number.") % {"name": setting.message_name}, str)()
     return forms.IntegerField(
         widget=forms.NumberInput(attrs={"min": setting.min_value, "max": setting.max_value,
                                         "placeholder": _("Not configured")}),
-        error_messages={"invalid": _("%(name)s must be a whole number.") % {"name": setting.message_name},
-                        "min_value": message, "max_value": message},
+        error_messages={"invalid": whole, "min_value": message, "max_value": message},
         min_value=setting.min_value, max_value=setting.max_value, **common)
 
 
@@ -272,6 +274,21 @@ class AccessSettingsForm(ConsoleForm):
     def service_kwargs(self) -> dict:
         """The arguments of ``policies.services.access_settings_save`` besides connector, user and address."""
         return {k: self.cleaned_data[k] for k in ("default_access_level", "admin_mail_recipients", "user_mail_insert", "rules")}
+
+    def summary(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The access settings and rules as (section, [(label, value)]), for a summary page."""
+        data = self.cleaned_data
+        levels = dict(ExchangeConnector.AccessLevel.choices)
+        rules = [(str(AccessRule(characteristic=r["characteristic"], query_string=r["query_string"])), str(levels[r["access_level"]]))
+                 for r in data["rules"]]
+        return [
+            (str(_("Default access level")), [(str(self.fields["default_access_level"].label), str(levels[data["default_access_level"]]))]),
+            (str(_("Quarantine notification")), [
+                (str(self.fields["admin_mail_recipients"].label), ", ".join(data["admin_mail_recipients"]) or str(_("(none)"))),
+                (str(self.fields["user_mail_insert"].label), data["user_mail_insert"] or str(_("(none)"))),
+            ]),
+            (str(_("Access rules")), rules or [(str(_("Access rules")), str(_("(none)")))]),
+        ]
 
 
 def access_initial(connector: ExchangeConnector | None) -> dict:

@@ -169,3 +169,14 @@ def test_access_initial():
     form = AccessSettingsForm(initial=initial, read_only=True)
     assert len(form.rules.forms) == 1 and all(f.disabled for f in form.rules.forms[0].fields.values())
     assert "a@contoso.com</textarea>" in form.as_p()
+
+
+def test_access_summary_for_the_wizard():
+    form = AccessSettingsForm(access_data(rows=[("DeviceModel", "ContosoPhone", "Block")]), prefix="5")
+    assert form.is_valid()
+    assert form.summary() == [
+        ("Default access level", [("Default access level", "Quarantine")]),
+        ("Quarantine notification", [("Administrators who receive quarantine email", "a@contoso.com, b@contoso.com"),
+                                     ("Text added to the email a user receives when a device is quarantined", "Call the help desk.")]),
+        ("Access rules", [("ContosoPhone (DeviceModel)", "Block")]),
+    ]

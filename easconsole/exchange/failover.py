@@ -71,7 +71,7 @@ class Failover:
         self.prepare = prepare
         self.session_factory: SessionFactory = session_factory or Session
         self.current: Candidate | None = None
-        self.attempts: list[tuple[Candidate, str]] = []  # (candidate, reason) of the last connect()
+        self.attempts: list[tuple[Candidate, ExchangeError]] = []  # the failed attempts of the last connect()
 
     @property
     def current_server(self) -> str | None:
@@ -92,8 +92,10 @@ class Failover:
                 self._refresh_servers(session)
                 return session
         tried_names = ", ".join(f"{c.name} ({c.site})" for c, _ in self.attempts) or "none"
-        last = self.attempts[-1][1] if self.attempts else "no server is configured"
-        raise ExchangeConnectionError("", tried_names, f"no Exchange server answered in any AD site; last error: {last}")
+        last = self.attempts[-1][1].reason if self.attempts else "no server is configured"
+        kinds = {getattr(e, "kind", "unreachable") for _, e in self.attempts}
+        raise ExchangeConnectionError("", tried_names, f"no Exchange server answered in any AD site; last error: {last}",
+                                      kind=kinds.pop() if len(kinds) == 1 else "unreachable")
 
     def _site_plan(self, site: str, configured: str) -> Iterator[Candidate]:
         """Candidates of one site, discovering the site's other servers only when the configured one fails."""
@@ -126,20 +128,21 @@ class Failover:
             session.close(remote=False)
             if exc.kind in ("authentication", "configuration"):
                 raise  # another server will not accept a wrong password either
-            self._failed(candidate, exc.reason, log_failure)
+            self._failed(candidate, exc, log_failure)
         except ExchangeThrottledError:
             session.close(remote=False)
             raise  # the session limit is per account, across servers
         except ExchangeError as exc:
             session.close()
-            self._failed(candidate, exc.reason, log_failure)
+            self._failed(candidate, exc, log_failure)
         return None
 
-    def _failed(self, candidate: Candidate, reason: str, log_failure: bool) -> None:
+    def _failed(self, candidate: Candidate, error: ExchangeError, log_failure: bool) -> None:
+        reason = error.reason
         if not log_failure:  # a discovery probe, not an attempt to serve the site
             log.info("discovery through %s failed: %s", candidate.name, reason)
             return
-        self.attempts.append((candidate, reason))
+        self.attempts.append((candidate, error))
         extra = {"site": candidate.site, "server": candidate.name, "address": candidate.address,
                  "candidate_kind": candidate.kind, "reason": reason}
         easdisc.warning("Failed to open runspace for site %s", candidate.site, extra=extra)

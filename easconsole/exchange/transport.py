@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -98,7 +99,7 @@ def error_from_exception(exc: BaseException, cmdlet: str, server: str) -> Exchan
                                        "password and the authentication method", kind="authentication")
     if isinstance(exc, requests.exceptions.SSLError):
         return ExchangeConnectionError(cmdlet, server, f"the TLS handshake or certificate validation failed "
-                                       f"({_short(exc)})", kind="tls")
+                                       f"({_tls_reason(exc)})", kind="tls")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return ExchangeConnectionError(cmdlet, server, "the server did not accept a connection in time")
     if isinstance(exc, requests.exceptions.ReadTimeout):
@@ -121,6 +122,16 @@ def error_from_exception(exc: BaseException, cmdlet: str, server: str) -> Exchan
         return ExchangeConnectionError(cmdlet, server, f"the authentication library is missing ({_short(exc)})",
                                        kind="configuration")
     return ExchangeConnectionError(cmdlet, server, f"{type(exc).__name__}: {_short(exc)}", kind="session")
+
+
+def _tls_reason(exc: BaseException) -> str:
+    for item in _chain(exc):
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {item.verify_message}"
+    for item in _chain(exc):
+        if isinstance(item, ssl.SSLError):
+            return str(item.reason or item)
+    return _short(exc)
 
 
 def _os_reason(exc: BaseException) -> str:

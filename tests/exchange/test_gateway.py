@@ -388,3 +388,17 @@ def test_every_error_is_an_exchange_error() -> None:
     for cls in (ExchangeConnectionError, ExchangeCommandError, ExchangeObjectNotFound, ExchangePermissionError,
                 ExchangeThrottledError, ExchangeNotSupportedError):
         assert issubclass(cls, ExchangeError)
+
+
+def test_negotiate_falls_back_to_ntlm_with_encryption(sim: Any) -> None:
+    with PsrpGateway(settings_for(sim, auth="negotiate")) as gw:
+        assert gw.organization().name == "Contoso"
+
+
+def test_tls_with_a_ca_bundle_and_without_it() -> None:
+    with running_simulator(devices=5, https=True, bind_base="127.0.0.41") as tls_sim:
+        with PsrpGateway(settings_for(tls_sim, use_tls=True, ca_bundle=tls_sim.ca_file)) as gw:
+            assert gw.organization().name == "Contoso"
+        with pytest.raises(ExchangeConnectionError) as caught:
+            PsrpGateway(settings_for(tls_sim, use_tls=True)).open()  # system CAs do not know the simulator's CA
+        assert caught.value.kind == "tls" and "certificate verify failed" in str(caught.value)

@@ -59,6 +59,11 @@ class ConnectionSettings:
             raise ValueError("; ".join(problems))
 
     @property
+    def sends_password_in_clear(self) -> bool:
+        """Basic over plain HTTP: allowed for labs and the simulator, but the console should warn."""
+        return self.auth == "basic" and not self.use_tls
+
+    @property
     def connector_key(self) -> tuple[str, ...]:
         """Identifies the connector for the shared concurrency cap (no secret in it)."""
         return (self.username.lower(), *sorted(f"{k}={v}".lower() for k, v in self.sites.items()))

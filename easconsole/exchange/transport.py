@@ -167,7 +167,6 @@ def error_from_record(record: Any, cmdlet: str, server: str, *, terminating: boo
     exc_props = properties(exception) if exception is not None else {}
     message = str(exc_props.get("Message") or "").strip() or str(record)
     fq = str(getattr(record, "fq_error", "") or "")
-    category = str(getattr(record, "reason", "") or "")
     raw_category = getattr(record, "category", None)
     target = getattr(record, "target_name", None)
     short_type = exception_type.rsplit(".", 1)[-1]
@@ -177,19 +176,30 @@ def error_from_record(record: Any, cmdlet: str, server: str, *, terminating: boo
     elif short_type == "CommandNotFoundException" or fq.startswith("CommandNotFoundException"):
         cls = ExchangePermissionError
         message = f"the account is not allowed to run it (its RBAC roles do not grant the cmdlet): {message}"
-    elif any(t in short_type or t in fq for t in _THROTTLE_TYPES) or raw_category == 29:
+    elif any(t in short_type or t in fq for t in _THROTTLE_TYPES) or raw_category in (29, 30):
         cls = ExchangeThrottledError
     elif short_type in ("UnauthorizedAccessException",) or raw_category == 18:
         cls = ExchangePermissionError
-    return cls(cmdlet, server, message, fq_error_id=fq, category=category or _category_name(raw_category),
+    return cls(cmdlet, server, message, fq_error_id=fq, category=_category_name(raw_category),
                target=None if target is None else str(target), exception_type=exception_type,
                terminating=terminating)
 
 
+# System.Management.Automation.ErrorCategory, in enum order.
+ERROR_CATEGORIES = (
+    "NotSpecified", "OpenError", "CloseError", "DeviceError", "DeadlockDetected", "InvalidArgument", "InvalidData",
+    "InvalidOperation", "InvalidResult", "InvalidType", "MetadataError", "NotImplemented", "NotInstalled",
+    "ObjectNotFound", "OperationStopped", "OperationTimeout", "SyntaxError", "ParserError", "PermissionDenied",
+    "ResourceBusy", "ResourceExists", "ResourceUnavailable", "ReadError", "WriteError", "FromStdErr",
+    "SecurityError", "ProtocolError", "ConnectionError", "AuthenticationError", "LimitsExceeded", "QuotaExceeded",
+    "NotEnabled",
+)
+
+
 def _category_name(value: Any) -> str:
-    names = {0: "NotSpecified", 5: "InvalidArgument", 7: "InvalidOperation", 13: "ObjectNotFound",
-             17: "ParserError", 18: "PermissionDenied", 19: "ResourceUnavailable", 29: "QuotaExceeded"}
-    return names.get(value, str(value) if value is not None else "")
+    if isinstance(value, int) and 0 <= value < len(ERROR_CATEGORIES):
+        return ERROR_CATEGORIES[value]
+    return "" if value is None else str(value)
 
 
 # ---- the session ----------------------------------------------------------------------------------
@@ -266,7 +276,9 @@ class Session:
                         ps.output.clear()  # memory stays flat however large the result
                         for obj in batch:
                             yield properties(obj)
-                    seen_errors = self._collect(ps, outcome, cmdlet, seen_errors, terminating=False)
+                    # The poll that ends a Failed pipeline brings its terminating error record last.
+                    seen_errors = self._collect(ps, outcome, cmdlet, seen_errors,
+                                                terminating=ps.state == PSInvocationState.FAILED)
                 for obj in list(ps.output):
                     yield properties(obj)
                 ps.output.clear()

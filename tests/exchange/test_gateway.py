@@ -228,7 +228,8 @@ def test_unknown_identity_is_object_not_found(gateway: PsrpGateway) -> None:
     error = caught.value
     assert error.cmdlet == "Clear-ActiveSyncDevice" and error.server == "EXCAS01"
     assert error.exception_type.endswith("ManagementObjectNotFoundException") and error.target == identity
-    assert "ManagementObjectNotFoundException" in error.fq_error_id and error.category
+    assert "ManagementObjectNotFoundException" in error.fq_error_id and error.category == "ObjectNotFound"
+    assert not error.terminating  # Exchange writes it as a non-terminating error record
     assert str(error).startswith("Running Clear-ActiveSyncDevice on EXCAS01 failed: ")
     with pytest.raises(ValueError):
         gateway.device_statistics("")  # never sent: an empty -Identity would match everything
@@ -316,6 +317,7 @@ def test_preflight_names_missing_cmdlets_and_role_groups(sim: Any, control: Cont
     for cmdlet in denied:
         assert f"Invoking cmdlet {cmdlet} failed" in lines
     assert caught.value.cmdlet == "Clear-ActiveSyncDevice" and "RBAC" in str(caught.value)
+    assert caught.value.terminating and caught.value.exception_type.endswith("CommandNotFoundException")
 
 
 def test_over_budget_is_throttled(sim: Any, control: ControlClient) -> None:

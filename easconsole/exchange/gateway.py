@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkabl
 
 from . import parsing, preflight as preflight_module
 from .connection import Connection
-from .errors import ExchangeNotSupportedError
+from .errors import ExchangeNotSupportedError, ExchangeObjectNotFound
 from .transport import Command, PipelineOutcome
 from .values import (ONLINE_NOT_BUILT, AccessRule, CommandResult, ConnectionSettings, DeviceRecord, DeviceStatistics,
                      MailboxPolicy, OrganizationInfo, OrgSettings, PreflightResult, RecipientInfo, ServerInfo)
@@ -52,6 +52,7 @@ class ExchangeGateway(Protocol):
                                 ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]: ...
     def recipients(self, *, result_size: str | int = "Unlimited", filter: str | None = None
                    ) -> Iterator[RecipientInfo]: ...
+    def recipient(self, identity: str) -> RecipientInfo: ...
     def wipe(self, identity: str, *, notification_addresses: Sequence[str] = (),
              account_only: bool = False) -> CommandResult: ...
     def cancel_wipe(self, identity: str, *, account_only: bool = False) -> CommandResult: ...
@@ -223,6 +224,13 @@ class PsrpGateway:
             params.append(("Filter", filter))
         for props in self._connection.stream([("Get-Recipient", params)]):
             yield parsing.recipient(props)
+
+    def recipient(self, identity: str) -> RecipientInfo:
+        """One recipient by any identity form (alias, SMTP address, UPN, DN, GUID); ExchangeObjectNotFound if none."""
+        rows = self._read("Get-Recipient", [("Identity", _required("identity", identity))])
+        if not rows:
+            raise ExchangeObjectNotFound("Get-Recipient", self.current_server or "", f"no recipient matches {identity!r}")
+        return parsing.recipient(rows[0])
 
     # ---- device actions -------------------------------------------------------------------------------------
     def wipe(self, identity: str, *, notification_addresses: Sequence[str] = (),

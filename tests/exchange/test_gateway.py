@@ -156,6 +156,16 @@ def test_recipients(gateway: PsrpGateway, log: CallLog) -> None:
     assert log.only("Get-Recipient")["parameters"] == {"ResultSize": "Unlimited"}
 
 
+def test_one_recipient(gateway: PsrpGateway, log: CallLog) -> None:
+    smtp = next(iter(gateway.recipients(result_size=1))).primary_smtp_address
+    log.mark()
+    person = gateway.recipient(smtp)
+    assert person.primary_smtp_address == smtp and person.recipient_type_details == "UserMailbox"
+    assert log.only("Get-Recipient")["parameters"] == {"Identity": smtp}
+    with pytest.raises(ExchangeObjectNotFound):
+        gateway.recipient("nobody@contoso.com")
+
+
 # ---- device actions ---------------------------------------------------------------------------------
 def test_wipe_then_cancel(gateway: PsrpGateway, all_devices: list[DeviceRecord], log: CallLog) -> None:
     device = pick(all_devices, gateway, 1)

@@ -90,6 +90,15 @@ def sent_nothing(exc: BaseException) -> bool:
     return False
 
 
+def refused_before_running(exc: BaseException) -> bool:
+    """For a failure while starting a pipeline: Exchange surely did not run it (never reached it, or
+    rejected the request: a WSMan fault such as an unknown shell, or HTTP 400 for a message it could
+    not decrypt)."""
+    if sent_nothing(exc) or isinstance(exc, WSManFaultError):
+        return True
+    return isinstance(exc, WinRMTransportError) and exc.code == 400
+
+
 def error_from_exception(exc: BaseException, cmdlet: str, server: str) -> ExchangeError:
     """A pypsrp/requests failure as the gateway's exception (the password is never part of it)."""
     if isinstance(exc, ExchangeError):
@@ -287,7 +296,7 @@ class Session:
             except Exception as exc:
                 error = error_from_exception(exc, cmdlet, self.name)
                 if isinstance(error, ExchangeConnectionError):
-                    error.sent_nothing = not started and sent_nothing(exc)
+                    error.sent_nothing = not started and refused_before_running(exc)
                 self.close(remote=False)  # the connection is gone or unusable: rebuild it next time
                 raise error from None
             failed = ps.state == PSInvocationState.FAILED or ps.had_errors

@@ -140,3 +140,17 @@ def test_bad_password_does_not_fail_over(sim: Any, caplog: pytest.LogCaptureFixt
     assert caught.value.kind == "authentication" and caught.value.server == sim.server_address("EXCAS01")
     assert "401" in str(caught.value)
     assert runspace_warnings(caplog) == []
+
+
+def test_a_write_after_the_server_restarted_is_retried_on_a_new_session(sim: Any) -> None:
+    control = ControlClient.for_simulator(sim)
+    with PsrpGateway(settings_for(sim, auth="ntlm")) as gw:
+        device = next(iter(gw.devices(result_size=1)))
+        sim.stop_server("EXCAS01")  # its runspace pools are gone
+        sim.start_server("EXCAS01")
+        log = CallLog(control)
+        log.mark()
+        result = gw.wipe(device.identity)
+        assert result.server == "EXCAS01" and log.only("Clear-ActiveSyncDevice")["server"] == "EXCAS01"
+        gw.cancel_wipe(device.identity)
+    control.close()

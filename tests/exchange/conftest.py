@@ -1,9 +1,7 @@
 """Fixtures for the gateway's tests: settings pointing at a simulated organization, and call-log helpers."""
 from __future__ import annotations
 
-from typing import Any, Iterator
-
-import pytest
+from typing import Any
 
 from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, ControlClient
 from easconsole.exchange.values import ConnectionSettings
@@ -41,15 +39,3 @@ class CallLog:
         found = [c for c in self.since() if c["cmdlet"] == cmdlet]
         assert len(found) == 1, [c["cmdlet"] for c in self.since()]
         return found[0]
-
-
-@pytest.fixture
-def control_for() -> Iterator[Any]:
-    clients: list[ControlClient] = []
-
-    def make(sim: Any) -> ControlClient:
-        clients.append(ControlClient.for_simulator(sim))
-        return clients[-1]
-    yield make
-    for client in clients:
-        client.close()

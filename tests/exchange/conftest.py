@@ -1,4 +1,4 @@
-"""Fixtures for the gateway's tests: settings pointing at a simulated organization, and call-log helpers."""
+"""Helpers for the gateway's tests: settings pointing at a simulated organization, and the call log."""
 from __future__ import annotations
 
 from typing import Any

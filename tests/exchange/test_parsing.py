@@ -92,3 +92,41 @@ def test_preflight_lists_and_role_groups() -> None:
                                            "Server Management"}
     online = required_cmdlets(online=True)
     assert "Get-ExchangeServer" not in online and "Set-ADServerSettings" not in online and len(online) == 16
+
+
+def test_library_failures_become_the_exception_family() -> None:
+    import requests
+    import urllib3
+    from pypsrp.exceptions import AuthenticationError, WinRMTransportError, WSManFaultError
+
+    from easconsole.exchange.errors import ExchangeThrottledError
+    from easconsole.exchange.transport import error_from_exception, refused_before_running
+
+    auth = error_from_exception(AuthenticationError(f"Failed to authenticate the user x with {SECRET}"), "", "EX1")
+    assert isinstance(auth, ExchangeConnectionError) and auth.kind == "authentication" and SECRET not in str(auth)
+    refused = requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
+        None, "/PowerShell", urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection: "
+                                                                       "[Errno 111] Connection refused")))
+    mapped = error_from_exception(refused, "Get-ActiveSyncDevice", "EX1")
+    assert mapped.kind == "unreachable" and mapped.sent_nothing and refused_before_running(refused)
+    assert str(mapped) == "Running Get-ActiveSyncDevice on EX1 failed: could not connect (Connection refused)."
+    lost = requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer"))
+    assert not error_from_exception(lost, "", "EX1").sent_nothing and not refused_before_running(lost)
+    assert error_from_exception(requests.exceptions.SSLError("bad cert"), "", "EX1").kind == "tls"
+    assert "did not answer" in str(error_from_exception(requests.exceptions.ReadTimeout(), "", "EX1"))
+    busy = WSManFaultError(0x803381A4, "", "The user has exceeded MaxConcurrency (18) sessions.", "", "", "")
+    assert isinstance(error_from_exception(busy, "", "EX1"), ExchangeThrottledError)
+    assert refused_before_running(WinRMTransportError("http", 400, "bad request"))
+
+
+def test_join_pairs_streams_even_out_of_step() -> None:
+    from easconsole.exchange.gateway import _join
+
+    ids = [uuid.UUID(int=i) for i in range(1, 6)]
+    devices = [{"Identity": f"u\\ExchangeActiveSyncDevices\\t§{i}", "Guid": g, "DeviceId": str(i)}
+               for i, g in enumerate(ids)]
+    stats = [{"Identity": d["Identity"], "Guid": d["Guid"], "Status": "DeviceOk"} for d in devices]
+    stats = [stats[1], stats[0], stats[3], stats[4]]  # out of order, one missing (the device vanished)
+    pairs = list(_join(iter(devices), iter(stats)))
+    assert [d.guid for d, _ in pairs] == ids
+    assert [s.guid if s else None for _, s in pairs] == [ids[0], ids[1], None, ids[3], ids[4]]

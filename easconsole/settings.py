@@ -114,6 +114,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A worker and the web server write at the same time: wait for the lock instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The test database is a file, so that a real django-q2 worker process can share it; one per
+    # test run, so that two runs on one machine do not delete each other's.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_easconsole_{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,10 +1,18 @@
 """Fixtures shared by the whole suite."""
 import importlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from easconsole import append_only, credentials
 from tests.personas import make_persona
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -47,9 +55,14 @@ def restore_builtin_data() -> None:
     needs the built-ins that migrations created.
     """
     from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.shortcuts import clear_ct_cache
 
     from easconsole.models import Role
 
+    # A flush recreated the content types under new ids: forget the old ones.
+    ContentType.objects.clear_cache()
+    clear_ct_cache()
     if not Role.objects.exists():
         for module in ("devices.migrations.0002_all_mobile_devices", "easconsole.migrations.0002_builtin_roles"):
             migration = importlib.import_module(module)
@@ -61,6 +74,30 @@ def console_server(live_server, transactional_db):
     """A live server of the console, with the built-in roles and collections in its database."""
     restore_builtin_data()
     return live_server
+
+
+@pytest.fixture
+def qcluster(console_server, settings):
+    """A real django-q2 worker (``manage.py qcluster``) on the test database, stopped after the test."""
+    database = connection.settings_dict
+    if database["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{database['NAME']}"
+    else:
+        url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "EASCONSOLE_VAR_DIR": str(settings.VAR_DIR), "Q_WORKERS": "1",
+           "SECRET_KEY": settings.SECRET_KEY}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    log = open(Path(settings.VAR_DIR) / "qcluster.log", "wb")
+    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    yield worker
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    log.close()
 
 
 @pytest.fixture

@@ -136,10 +136,10 @@ def test_refused_post_changes_nothing(client, objects, name, persona):
     if user:
         client.force_login(user)
     url = reverse(name, kwargs=expect.kwargs(objects))
-    counts = [model.objects.count() for model in (RoleAssignment, Collection)]
+    counts = [model.objects.count() for model in (RoleAssignment, Collection, ExchangeConnector)]
     changes_before = AuditEvent.objects.exclude(action__in=["sign in", "sign out"]).count()
     check(client.post(url, {"name": "Changed", "code": "ZZZ"}), expect.post[persona], url)
-    assert [model.objects.count() for model in (RoleAssignment, Collection)] == counts
+    assert [model.objects.count() for model in (RoleAssignment, Collection, ExchangeConnector)] == counts
     assert objects["site"].__class__.objects.filter(code="ZZZ").count() == 0
     assert AuditEvent.objects.exclude(action__in=["sign in", "sign out"]).count() == changes_before
 

@@ -105,6 +105,12 @@ class AccountForm(ConsoleModelForm):
         fields = ["authentication", "username", "port", "use_tls", "verify_tls", "ca_bundle", "notification_account"]
         widgets = {"ca_bundle": forms.Textarea(attrs={"rows": 3, "placeholder": "-----BEGIN CERTIFICATE-----"})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        prefix = f"{self.prefix}-" if self.prefix else ""
+        if self.data.get(f"{prefix}password_token") or self.instance.password_encrypted:
+            self.fields["password"].widget.attrs["placeholder"] = _("Kept: type a new one to change it")
+
     def get_layout(self):
         return Layout(
             Fieldset(_("Connection account"), "authentication", "username", "password", "password_token"),

@@ -106,7 +106,7 @@ class ExchangeConnectorProgressView(ConnectorMixin, ObjectView):
             self.template_name = "easconsole/_connector_progress_steps.html"
         done = connector.state in (ExchangeConnector.State.INSTALLED, ExchangeConnector.State.FAILED)
         return self.render_to_response(self.get_context_data(
-            object=connector, title=_("Add Exchange Server: %(step)s") % {"step": _("Completion") if done else _("Progress")},
+            object=connector, title=_("Add Exchange Server"),
             done=done, status_messages=connector.status_messages.all()[:5],
         ))
 
@@ -160,8 +160,10 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
             form = self.get_form(data=request.POST) if self.steps.current == "account" else None
             if form is None or form.is_valid():
                 if form is not None:
+                    # Keep what was typed (the password only encrypted) and show it again with the result.
                     self.storage.set_step_data("account", self.process_step(form))
-                return self.render(form or self.get_form(), test=self.run_test())
+                form = self.get_form(data=self.storage.get_step_data(self.steps.current))
+                return self.render(form, test=self.run_test())
             return self.render(form)
         return super().post(request, *args, **kwargs)
 

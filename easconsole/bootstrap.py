@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -74,15 +75,35 @@ def test(args: list[str]) -> int:
     return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
 
 
+def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit("the simulated Exchange organization did not start (see above)")
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"the simulated Exchange organization did not listen on {host}:{port} within {timeout:.0f} s")
+
+
 def demo(args: list[str]) -> int:
     port = args[args.index("--port") + 1] if "--port" in args else "8000"
+    exchange_port = int(os.environ.get("EASCONSOLE_DEMO_EXCHANGE_PORT", "5985"))
     ensure_venv("requirements.txt")
     env = {**os.environ, "EASCONSOLE_DEMO": "1"}
     manage("migrate", "--noinput", "-v", "0", env=env)
-    manage("seed_demo", env=env)
-    processes = [subprocess.Popen([str(PYTHON), "manage.py", "qcluster"], cwd=ROOT, env=env)]
+    state = ROOT / "var" / "demo-exchange.json"
+    processes = [subprocess.Popen(
+        [str(PYTHON), "manage.py", "exchange_simulator", "--port", str(exchange_port), "--control-port", str(exchange_port + 1),
+         "--devices", "300", "--state-file", str(state)], cwd=ROOT, env=env)]
+    wait_for_port("127.0.0.11", exchange_port, processes[0])
+    manage("seed_demo", "--exchange-port", str(exchange_port), env=env)
+    processes.append(subprocess.Popen([str(PYTHON), "manage.py", "qcluster"], cwd=ROOT, env=env))
     processes.append(subprocess.Popen([str(PYTHON), "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=ROOT, env=env))
-    say(f"the console runs at http://127.0.0.1:{port}/ with a django-q2 worker beside it; Ctrl-C stops both")
+    say(f"the console runs at http://127.0.0.1:{port}/ with a django-q2 worker and the simulated Exchange "
+        f"organization (servers on 127.0.0.11-15, port {exchange_port}) beside it; Ctrl-C stops them all")
 
     def stop(*_):
         for process in processes:

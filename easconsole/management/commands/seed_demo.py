@@ -14,7 +14,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from easconsole import services
-from easconsole.models import RoleAssignment, Site
+from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT as SIMULATOR_ACCOUNT
+from easconsole.models import ExchangeConnector, RoleAssignment, Site
+from easconsole.services import connectors
 
 PERSONAS = [
     ("admin", "Ada", "Admin", "Full Administrator"),
@@ -30,8 +32,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", help="Password of every demo account (default: $EASCONSOLE_DEMO_PASSWORD or generated).")
+        parser.add_argument("--exchange-port", type=int,
+                            help="Port of the simulated Exchange organization: add a connector to it if there is none.")
 
-    def handle(self, *args, password=None, **options):
+    def handle(self, *args, password=None, exchange_port=None, **options):
         password = password or os.environ.get("EASCONSOLE_DEMO_PASSWORD") or secrets.token_urlsafe(12)
         User = get_user_model()
         with transaction.atomic():
@@ -46,5 +50,18 @@ class Command(BaseCommand):
                     services.role_assignment_save(
                         assignment=RoleAssignment(user=user, role=services.role_by_name(role_name)), user=None
                     )
+        if exchange_port and not ExchangeConnector.objects.exists():
+            self.add_simulated_connector(site, exchange_port)
         self.stdout.write(f"Demo accounts: {', '.join(p[0] for p in PERSONAS)}")
         self.stdout.write(f"Demo password: {password}")
+
+    def add_simulated_connector(self, site, port: int) -> None:
+        """A connector to the simulated organization that demo mode runs (its servers listen on
+        consecutive loopback addresses from 127.0.0.11: EXCAS01 and EXCAS02 in HQ, EXCAS03 in Branch)."""
+        connector = ExchangeConnector(
+            name="Contoso (simulated)", site=site, authentication=ExchangeConnector.Authentication.BASIC,
+            username=SIMULATOR_ACCOUNT[0], port=port, notification_account="",
+        )
+        connectors.connector_save(connector=connector, servers=[("HQ", "127.0.0.11"), ("Branch", "127.0.0.13")],
+                                  password=SIMULATOR_ACCOUNT[1], user=None)
+        self.stdout.write(f"Added the connector {connector.name}; the worker installs it.")

@@ -1,13 +1,13 @@
 from django.urls import path
 
-from devices import views
+from devices.views import collections
 
 app_name = "devices"
 
 urlpatterns = [
-    path("collections/", views.CollectionListView.as_view(), name="collection_list"),
-    path("collections/add/", views.CollectionEditView.as_view(), name="collection_add"),
-    path("collections/<int:pk>/", views.CollectionDetailView.as_view(), name="collection_detail"),
-    path("collections/<int:pk>/edit/", views.CollectionEditView.as_view(), name="collection_edit"),
-    path("collections/<int:pk>/delete/", views.CollectionDeleteView.as_view(), name="collection_delete"),
+    path("collections/", collections.CollectionListView.as_view(), name="collection_list"),
+    path("collections/add/", collections.CollectionEditView.as_view(), name="collection_add"),
+    path("collections/<int:pk>/", collections.CollectionDetailView.as_view(), name="collection_detail"),
+    path("collections/<int:pk>/edit/", collections.CollectionEditView.as_view(), name="collection_edit"),
+    path("collections/<int:pk>/delete/", collections.CollectionDeleteView.as_view(), name="collection_delete"),
 ]

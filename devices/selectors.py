@@ -1,0 +1,30 @@
+"""Reads of Assets and Compliance, given the user: which devices and collections they may see or act on.
+
+A device is within reach of a permission if the user holds it on any collection that contains the
+device (DESIGN.md §4), or holds it globally.
+"""
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from devices.models import Collection, CollectionMember, Device
+from easconsole.permissions import has_perm, objects_for
+
+
+def collections_for(user, perm: str = "devices.read_collection") -> QuerySet:
+    return objects_for(user, perm, Collection.objects.all())
+
+
+def devices_for(user, perm: str = "devices.read_collection", queryset: QuerySet | None = None) -> QuerySet:
+    """The devices ``user`` holds ``perm`` on, through a collection containing them (all, if held globally)."""
+    queryset = Device.objects.all() if queryset is None else queryset
+    if not user.is_active:
+        return queryset.none()
+    if has_perm(user, perm):
+        return queryset
+    members = CollectionMember.objects.filter(device=OuterRef("pk"), collection__in=collections_for(user, perm))
+    return queryset.filter(Exists(members))
+
+
+def can_act_on(user, perm: str, device: Device) -> bool:
+    return devices_for(user, perm, Device.objects.filter(pk=device.pk)).exists()

@@ -227,3 +227,84 @@ class DiscoveryRun(models.Model):
         end = self.finished or self.heartbeat
         seconds = (end - self.started).total_seconds() if end else 0
         return self.devices_seen / seconds if seconds > 0 else None
+
+
+class DeviceAction(models.Model):
+    """One action on a device, by a person, and its lifecycle: the spine of the product.
+
+    A wipe goes Requested → Sent to Exchange → Pending on device → Acknowledged, or ends Cancelled,
+    Failed (with Exchange's reason) or Expired (no acknowledgement in time). Other actions go
+    Requested → Done, or Failed. The row is written in the same transaction as its audit record and
+    the task that sends it is queued on commit; at most one wipe is open per device.
+    """
+
+    class Kind(models.TextChoices):
+        WIPE = "wipe", _("Wipe")
+        ACCOUNT_WIPE = "account_wipe", _("Account-only wipe")
+        CANCEL_WIPE = "cancel_wipe", _("Cancel wipe")
+        ALLOW = "allow", _("Allow")
+        BLOCK = "block", _("Block")
+        DELETE = "delete", _("Delete")
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        SENT = "sent", _("Sent to Exchange")
+        PENDING = "pending", _("Pending on device")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    WIPES = (Kind.WIPE, Kind.ACCOUNT_WIPE)
+    OPEN = (State.REQUESTED, State.SENT, State.PENDING)
+
+    device = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="actions", verbose_name=_("device"))
+    device_name = models.CharField(_("device"), max_length=300)
+    device_identity = models.CharField(_("Exchange identity"), max_length=1024)
+    connector = models.ForeignKey("easconsole.ExchangeConnector", null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(_("action"), max_length=16, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.REQUESTED, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("requested by"))
+    requested_by_name = models.CharField(_("requested by"), max_length=150)
+    via_catalog = models.BooleanField(_("from the Application Catalog"), default=False)
+    address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent to Exchange"), null=True, blank=True)
+    pending_at = models.DateTimeField(_("pending on device"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("reason"), blank=True)
+    cmdlet = models.CharField(_("cmdlet"), max_length=100, blank=True)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    exchange_answer = models.TextField(_("Exchange's answer"), blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("device action")
+        verbose_name_plural = _("device actions")
+        default_permissions = ()
+        constraints = [
+            # A double click, or two administrators at once, make one wipe request.
+            models.UniqueConstraint(
+                fields=["device"], condition=models.Q(kind__in=["wipe", "account_wipe"], state__in=["requested", "sent", "pending"]),
+                name="deviceaction_one_open_wipe",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.device_name} ({self.get_state_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("devices:deviceaction_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN
+
+    @property
+    def is_wipe(self) -> bool:
+        return self.kind in self.WIPES

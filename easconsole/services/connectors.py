@@ -73,6 +73,16 @@ def connection_settings(connector: ExchangeConnector, servers: list[tuple[str, s
     )
 
 
+def known_servers(connector: ExchangeConnector) -> list[ServerInfo]:
+    """The servers Exchange reported at the last installation, for failover."""
+    return [ServerInfo(s["name"], s["fqdn"], tuple(s["roles"]), s["site"], s.get("version", "")) for s in connector.known_servers]
+
+
+def connector_gateway(connector: ExchangeConnector) -> exchange.PsrpGateway:
+    """A gateway to the connector's organization (not yet open): use it as a context manager."""
+    return exchange.PsrpGateway(connection_settings(connector), known_servers=known_servers(connector))
+
+
 def _flag_for_installation(connector: ExchangeConnector) -> None:
     connector.state = ExchangeConnector.State.FLAGGED
     connector.state_message = ""

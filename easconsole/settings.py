@@ -204,6 +204,9 @@ if redis_url := os.environ.get("REDIS_URL"):
 else:
     Q_CLUSTER["orm"] = "default"
 
+# A wipe not acknowledged within this time is Expired (and raised in Monitoring).
+EASCONSOLE_WIPE_EXPIRY_HOURS = int(os.environ.get("EASCONSOLE_WIPE_EXPIRY_HOURS", str(7 * 24)))
+
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if (DEBUG or DEMO_MODE) else "django.core.mail.backends.smtp.EmailBackend",

@@ -1,0 +1,235 @@
+"""Requesting, sending and following device actions (DESIGN.md §3, "Data flow of a wipe").
+
+The request row and its audit record are written in one transaction and the task is queued on
+commit; the task re-checks the stored user's permission, sends the cmdlet, and records Exchange's
+answer. A task that runs twice, or after a crash, never makes a second request: it only sends what
+is still Requested. Exchange being down is retried with back-off, then the action Fails with the
+reason; nothing is lost.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from devices.actions import notifications, rules
+from devices.models import Device, DeviceAction, UserDeviceAffinity
+from devices.selectors import can_act_on
+from easconsole import audit
+from easconsole.exchange import errors as exchange_errors
+from easconsole.models import AuditEvent
+from easconsole.services.connectors import connector_gateway
+
+log = logging.getLogger("easconsole.easdisc")
+Kind, State = DeviceAction.Kind, DeviceAction.State
+MAX_ATTEMPTS = 6
+LEASE = dt.timedelta(minutes=2)  # longer than the gateway's read timeout
+RETRY_DELAYS = [dt.timedelta(seconds=s) for s in (30, 60, 300, 900, 1800)]
+
+
+class ActionRefused(Exception):
+    """The action cannot be requested on this device now; the message says why."""
+
+
+def open_wipe(device: Device) -> DeviceAction | None:
+    return device.actions.filter(kind__in=DeviceAction.WIPES, state__in=DeviceAction.OPEN).first()
+
+
+def may_request(user, device: Device, kind: str, *, via_catalog: bool = False) -> bool:
+    """Console: the permission on a collection holding the device. Catalog: the device is the user's own."""
+    if via_catalog:
+        return kind in (Kind.WIPE, Kind.ACCOUNT_WIPE, Kind.CANCEL_WIPE) and UserDeviceAffinity.objects.filter(
+            device=device, user=user).exists()
+    return can_act_on(user, rules.PERMISSION[kind], device)
+
+
+def action_request(*, device: Device, kind: str, user, address: str | None = None, via_catalog: bool = False,
+                   confirmed_wipe_loss: bool = False) -> DeviceAction:
+    """Ask for an action on a device. Returns the request (the open one, for a wipe already requested).
+
+    Raises:
+        PermissionDenied: the user may not do this to this device (the refusal is audited).
+        ActionRefused: the action is not possible now (the message says why; also audited).
+    """
+    cmdlet, parameters = rules.planned_command(device, kind, notifications.recipients(device))
+    if not may_request(user, device, kind, via_catalog=via_catalog):
+        audit.record(user=user, action=f"request {kind}", obj=device, address=address, outcome=AuditEvent.Outcome.DENIED,
+                     message="Not permitted.", cmdlet=cmdlet)
+        raise PermissionDenied
+    with transaction.atomic():
+        Device.objects.select_for_update().filter(pk=device.pk).first()  # serialise requests on one device
+        existing = open_wipe(device)
+        if kind in DeviceAction.WIPES and existing is not None and existing.kind == kind:
+            return existing  # a double click, or a second administrator: one request
+        reason = rules.refusal(device, kind, open_wipe=existing, confirmed_wipe_loss=confirmed_wipe_loss)
+        if reason:
+            audit.record(user=user, action=f"request {kind}", obj=device, address=address,
+                         outcome=AuditEvent.Outcome.DENIED, message=reason, cmdlet=cmdlet)
+            raise ActionRefused(reason)
+        try:
+            with transaction.atomic():
+                action = DeviceAction.objects.create(
+                    device=device, device_name=device.name, device_identity=device.identity, connector=device.connector,
+                    kind=kind, requested_by=user, requested_by_name=user.get_username(), via_catalog=via_catalog,
+                    address=address, cmdlet=cmdlet, parameters=parameters,
+                )
+        except IntegrityError:  # another request won the race for the one open wipe
+            return open_wipe(device)
+        audit.record(user=user, action=f"request {kind}", obj=device, address=address, cmdlet=cmdlet, parameters=parameters,
+                     message=str(rules.CONSEQUENCE[kind]).format(device=device.name))
+        transaction.on_commit(lambda: queue(action.pk))
+        if action.is_wipe:
+            transaction.on_commit(lambda: notifications.wipe_requested(action))
+    return action
+
+
+def queue(action_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("devices.actions.tasks.execute_action", action_id, task_name=f"Device action {action_id}", group="Device actions")
+
+
+def action_execute(action_id: int) -> DeviceAction | None:
+    """Send a Requested action to Exchange (the task's body). Anything else is left as it is.
+
+    While it sends, the action holds a lease (``next_attempt_at`` a little ahead), so a second task
+    for the same action does nothing; if the worker dies, the lease runs out and
+    ``requeue_lost_actions`` sends it again, which Exchange takes as the same request.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        action = (DeviceAction.objects.select_for_update().select_related("device__connector", "requested_by")
+                  .filter(pk=action_id, state=State.REQUESTED)
+                  .exclude(next_attempt_at__gt=now).first())
+        if action is None:
+            return None
+        action.attempts += 1
+        action.next_attempt_at = now + LEASE
+        action.save(update_fields=["attempts", "next_attempt_at"])
+    device, user = action.device, action.requested_by
+    if device is None or user is None or not user.is_active or not may_request(user, device, action.kind, via_catalog=action.via_catalog):
+        return _finish(action, State.FAILED, error="The requester no longer has the permission, or the device is gone.")
+    try:
+        with connector_gateway(device.connector) as gateway:
+            result = _send(gateway, action, device)
+    except exchange_errors.ExchangeConnectionError as error:
+        return _retry_or_fail(action, str(error))
+    except exchange_errors.ExchangeError as error:
+        return _finish(action, State.FAILED, error=str(error), answer=str(error))
+    answer = json.dumps(result.as_dict())
+    if action.is_wipe:
+        return _finish(action, State.SENT, answer=answer, sent=True)
+    if action.kind == Kind.CANCEL_WIPE:
+        DeviceAction.objects.filter(device=device, kind__in=DeviceAction.WIPES, state__in=DeviceAction.OPEN).update(
+            state=State.CANCELLED, finished_at=timezone.now(), error=f"Cancelled by {action.requested_by_name}.")
+    if action.kind == Kind.DELETE:
+        device.affinities.all().delete()
+        Device.objects.filter(pk=device.pk).update(missing_since=timezone.now())
+    return _finish(action, State.DONE, answer=answer, sent=True)
+
+
+def _send(gateway, action: DeviceAction, device: Device):
+    if action.kind in DeviceAction.WIPES:
+        return gateway.wipe(device.identity, account_only=action.kind == Kind.ACCOUNT_WIPE,
+                            notification_addresses=action.parameters.get("NotificationEmailAddresses", []))
+    if action.kind == Kind.CANCEL_WIPE:
+        wipe = open_wipe(device)
+        return gateway.cancel_wipe(device.identity, account_only=bool(wipe and wipe.kind == Kind.ACCOUNT_WIPE))
+    if action.kind == Kind.ALLOW:
+        return gateway.allow_device(device.mailbox, device.device_id)
+    if action.kind == Kind.BLOCK:
+        return gateway.block_device(device.mailbox, device.device_id)
+    return gateway.remove_device(device.identity)
+
+
+def _retry_or_fail(action: DeviceAction, reason: str) -> DeviceAction:
+    if action.attempts >= MAX_ATTEMPTS:
+        return _finish(action, State.FAILED, error=f"Exchange could not be reached after {action.attempts} attempts: {reason}")
+    delay = RETRY_DELAYS[min(action.attempts - 1, len(RETRY_DELAYS) - 1)]
+    action.next_attempt_at = timezone.now() + delay
+    action.error = f"Attempt {action.attempts} failed: {reason} Retrying at {action.next_attempt_at:%H:%M:%S} UTC."
+    action.save(update_fields=["next_attempt_at", "error"])
+    log.warning(f"{action.get_kind_display()} of {action.device_name}: {action.error}")
+    return action
+
+
+def _finish(action: DeviceAction, state: str, *, error: str = "", answer: str = "", sent: bool = False) -> DeviceAction:
+    now = timezone.now()
+    action.state = state
+    action.next_attempt_at = None
+    action.error = error
+    action.exchange_answer = answer
+    if sent:
+        action.sent_at = now
+    if state not in DeviceAction.OPEN:
+        action.finished_at = now
+    with transaction.atomic():
+        action.save()
+        audit.record(user=action.requested_by, action=f"{action.kind} {action.get_state_display().lower()}", obj=action.device,
+                     address=action.address, outcome=AuditEvent.Outcome.FAILURE if state == State.FAILED else AuditEvent.Outcome.SUCCESS,
+                     message=error, cmdlet=action.cmdlet, parameters=action.parameters, exchange_answer=answer or error,
+                     object_type="mobile device", object_repr=action.device_name)
+    log.info(f"{action.get_kind_display()} of {action.device_name}: {action.get_state_display()}" + (f" ({error})" if error else ""))
+    return action
+
+
+def follow(action: DeviceAction, statistics) -> DeviceAction:
+    """Move an open wipe along from Exchange's statistics of its device (status poll and discovery)."""
+    if not action.is_wipe or action.state not in (State.SENT, State.PENDING):
+        return action
+    account = action.kind == Kind.ACCOUNT_WIPE
+    ack = statistics.account_only_device_wipe_ack_time if account else statistics.device_wipe_ack_time
+    requested = statistics.account_only_device_wipe_request_time if account else statistics.device_wipe_request_time
+    now = timezone.now()
+    if ack is not None and ack >= action.requested_at - dt.timedelta(minutes=5):
+        action.acknowledged_at = ack
+        finished = _finish(action, State.ACKNOWLEDGED, answer=f"Status {statistics.status}; acknowledged {ack:%Y-%m-%d %H:%M:%S} UTC.")
+        notifications.wipe_acknowledged(finished)
+        return finished
+    if requested is None:
+        return _finish(action, State.CANCELLED, error="The wipe request is no longer in Exchange (cancelled there).")
+    if action.sent_at and now - action.sent_at > dt.timedelta(hours=settings.EASCONSOLE_WIPE_EXPIRY_HOURS):
+        return _finish(action, State.EXPIRED, error=f"No acknowledgement within {settings.EASCONSOLE_WIPE_EXPIRY_HOURS} hours.")
+    if action.state == State.SENT:
+        action.state, action.pending_at = State.PENDING, now
+        action.save(update_fields=["state", "pending_at"])
+    return action
+
+
+def poll_open_wipes() -> int:
+    """Read the statistics of every device with an open wipe and move the wipes along. Returns how many were read."""
+    read = 0
+    open_actions = (DeviceAction.objects.filter(kind__in=DeviceAction.WIPES, state__in=[State.SENT, State.PENDING])
+                    .select_related("device__connector", "requested_by"))
+    by_connector: dict[int, list[DeviceAction]] = {}
+    for action in open_actions:
+        if action.device and action.device.connector:
+            by_connector.setdefault(action.device.connector_id, []).append(action)
+    for actions in by_connector.values():
+        try:
+            with connector_gateway(actions[0].device.connector) as gateway:
+                for action in actions:
+                    try:
+                        follow(action, gateway.device_statistics(action.device.identity))
+                    except exchange_errors.ExchangeObjectNotFound:
+                        _finish(action, State.FAILED, error="Exchange no longer has this device.")
+                    read += 1
+        except exchange_errors.ExchangeError as error:
+            log.warning(f"Wipe status poll failed: {error}")
+    return read
+
+
+def requeue_lost_actions(*, older_than: dt.timedelta = dt.timedelta(minutes=1)) -> int:
+    """Queue again the Requested actions whose retry is due or whose task was lost (a worker killed
+    mid-send, a broker emptied). Runs every minute."""
+    now = timezone.now()
+    due = DeviceAction.objects.filter(state=State.REQUESTED, requested_at__lt=now - older_than).exclude(next_attempt_at__gt=now)
+    ids = list(due.values_list("pk", flat=True))
+    for action_id in ids:
+        queue(action_id)
+    return len(ids)

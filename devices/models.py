@@ -308,3 +308,39 @@ class DeviceAction(models.Model):
     @property
     def is_wipe(self) -> bool:
         return self.kind in self.WIPES
+
+
+# ---- discovery staging (devices/discovery/): what a run read, applied to Device only when it succeeds ----
+class DiscoveryStagedDevice(models.Model):
+    """A device one discovery run read from Exchange, held until the run applies it (then deleted).
+
+    ``data`` holds the Device fields as read (JSON); it is None for a row that only lists the device
+    (delta discovery lists every Guid to find removed devices) and for an ignored (inactive) device.
+    """
+
+    run = models.ForeignKey(DiscoveryRun, on_delete=models.CASCADE, related_name="+")
+    exchange_guid = models.UUIDField()
+    when_changed = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(null=True, blank=True)
+    ignored = models.BooleanField(default=False)
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["run", "exchange_guid"], name="stageddevice_run_guid")]
+
+
+class DiscoveryStagedMailbox(models.Model):
+    """A mailbox one full discovery read (Get-Mailbox), to name devices and link them to their users."""
+
+    run = models.ForeignKey(DiscoveryRun, on_delete=models.CASCADE, related_name="+")
+    identity_key = models.CharField(max_length=1024)  # the mailbox's Identity, lower case
+    alias_key = models.CharField(max_length=256)  # its Alias, lower case
+    display_name = models.CharField(max_length=256, blank=True)
+    sam_account_name = models.CharField(max_length=256, blank=True)
+    user_principal_name = models.CharField(max_length=256, blank=True)
+    primary_smtp_address = models.CharField(max_length=320, blank=True)
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["run", "identity_key"], name="stagedmailbox_run_identity"),
+                   models.Index(fields=["run", "alias_key"], name="stagedmailbox_run_alias")]

@@ -1,13 +1,145 @@
 """Tables of Assets and Compliance."""
-import django_tables2 as tables
+from __future__ import annotations
 
-from devices.models import Collection
+import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from devices.models import Collection, CollectionMember, Device
 from easconsole.tables import ConsoleTable
+
+ACCESS_STYLES = {"Allowed": "success", "Blocked": "danger", "Quarantined": "warning", "DeviceDiscovery": "info"}
+WIPE_STYLES = {"DeviceWipePending": "warning", "DeviceWipeSucceeded": "danger", "DeviceBlocked": "secondary"}
+
+
+class ChooseColumnsMixin:
+    """A table whose optional columns the user picks (``columns``); ``Meta.default_columns`` otherwise.
+
+    Columns not chosen are excluded, so they are neither rendered, exported nor loaded from the database.
+    """
+
+    always = ("name",)
+
+    def __init__(self, *args, columns=None, **kwargs):
+        chosen = self.clean_columns(columns)
+        kwargs["exclude"] = [name for name in self.choosable_columns() if name not in chosen]
+        self.chosen_columns = chosen
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def choosable_columns(cls) -> list[str]:
+        return list(cls._meta.fields)
+
+    @classmethod
+    def column_choices(cls) -> list[tuple[str, str]]:
+        return [(name, str(cls.base_columns[name].verbose_name or name)) for name in cls.choosable_columns()]
+
+    @classmethod
+    def clean_columns(cls, columns) -> list[str]:
+        """The valid names among ``columns`` (defaults if none), the required ones first."""
+        known = cls.choosable_columns()
+        chosen = [name for name in (columns or ()) if name in known] or list(cls.Meta.default_columns)
+        return [*[name for name in cls.always if name not in chosen], *chosen]
+
+
+class DeviceTable(ChooseColumnsMixin, ConsoleTable):
+    name = tables.Column(linkify=True)
+    device_id = tables.Column(_("Device ID"))
+    user_display_name = tables.Column(_("User"))
+    connector = tables.Column(_("Exchange Server connector"), accessor="connector__name", order_by=("connector__name",))
+    access_state = tables.Column(_("Access state"))
+    status = tables.Column(_("Wipe status"))
+    last_success_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), format="Y-m-d H:i")
+    last_sync_attempt_time = tables.DateTimeColumn(verbose_name=_("Last sync attempt"), format="Y-m-d H:i")
+    first_sync_time = tables.DateTimeColumn(verbose_name=_("First sync"), format="Y-m-d H:i")
+    last_policy_update_time = tables.DateTimeColumn(verbose_name=_("Last policy update"), format="Y-m-d H:i")
+    device_wipe_request_time = tables.DateTimeColumn(verbose_name=_("Wipe requested"), format="Y-m-d H:i")
+    device_wipe_ack_time = tables.DateTimeColumn(verbose_name=_("Wipe acknowledged"), format="Y-m-d H:i")
+    missing_since = tables.Column(_("Missing from Exchange"))
+    first_discovered = tables.DateTimeColumn(verbose_name=_("First discovered"), format="Y-m-d H:i")
+
+    class Meta(ConsoleTable.Meta):
+        model = Device
+        fields = [
+            "name", "device_id", "user_display_name", "user_principal_name", "mailbox", "device_type", "device_model",
+            "friendly_name", "device_os", "device_os_language", "device_user_agent", "device_imei", "device_mobile_operator",
+            "device_telephone_number", "device_active_sync_version", "client_type", "access_state", "access_state_reason",
+            "access_control_rule", "last_success_sync", "last_sync_attempt_time", "first_sync_time",
+            "last_policy_update_time", "policy_applied", "policy_application_status", "status",
+            "device_wipe_request_time", "device_wipe_ack_time", "last_device_wipe_requestor", "connector", "missing_since",
+            "first_discovered",
+        ]
+        default_columns = [
+            "name", "device_id", "user_display_name", "device_type", "device_model", "device_os", "access_state",
+            "last_success_sync", "status", "missing_since",
+        ]
+        empty_text = _("No devices match.")
+
+    def render_access_state(self, value):
+        return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), value)
+
+    def render_status(self, value):
+        style = WIPE_STYLES.get(value)
+        return format_html('<span class="badge text-bg-{}">{}</span>', style, value) if style else value
+
+    def render_missing_since(self, value):
+        return format_html('<span class="badge text-bg-secondary" title="{}">{}</span>',
+                           _("Exchange no longer has this device"), _("Missing since %(date)s") % {"date": f"{value:%Y-%m-%d}"})
+
+    def value_missing_since(self, value):
+        return value.isoformat(timespec="seconds") if value else ""
+
+    @classmethod
+    def only_fields(cls, columns) -> list[str]:
+        """The model fields the chosen columns need (for ``QuerySet.only``)."""
+        fields = {"pk", "name"}
+        for name in columns:
+            fields.add("connector__name" if name == "connector" else name)
+        if "connector__name" in fields:
+            fields.add("connector")
+        return sorted(fields)
 
 
 class CollectionTable(ConsoleTable):
     name = tables.Column(linkify=True)
+    member_count = tables.Column(_("Members"), attrs={"td": {"class": "text-end"}})
+    members_refreshed = tables.DateTimeColumn(verbose_name=_("Membership refreshed"), format="Y-m-d H:i")
 
     class Meta(ConsoleTable.Meta):
         model = Collection
-        fields = ["name", "is_builtin", "comment", "created"]
+        fields = ["name", "member_count", "is_builtin", "comment", "members_refreshed", "created"]
+
+
+class CollectionMemberTable(ConsoleTable):
+    """The members of one collection, with how each came in."""
+
+    select = tables.CheckBoxColumn(accessor="device_id", attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
+    name = tables.Column(_("Name"), accessor="device__name", linkify=lambda record: record.device.get_absolute_url(),
+                         order_by=("device__name", "device__device_id"))
+    device_id = tables.Column(_("Device ID"), accessor="device__device_id")
+    user = tables.Column(_("User"), accessor="device__user_display_name")
+    device_type = tables.Column(_("Device type"), accessor="device__device_type")
+    device_os = tables.Column(_("Operating system"), accessor="device__device_os")
+    last_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), accessor="device__last_success_sync", format="Y-m-d H:i")
+    direct = tables.BooleanColumn(_("Membership"), yesno=(_("Direct"), _("By rule")))
+
+    class Meta(ConsoleTable.Meta):
+        model = CollectionMember
+        fields = ["select", "name", "device_id", "user", "device_type", "device_os", "last_sync", "direct"]
+        row_attrs = {**ConsoleTable.Meta.row_attrs, "hx-get": lambda record: f"{record.device.get_absolute_url()}?pane=1"}
+        empty_text = _("This collection has no members.")
+
+
+class DevicePickTable(ConsoleTable):
+    """Devices offered as direct members (Add Resources)."""
+
+    select = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
+    name = tables.Column(linkify=True)
+    device_id = tables.Column(_("Device ID"))
+    user_display_name = tables.Column(_("User"))
+
+    class Meta(ConsoleTable.Meta):
+        model = Device
+        fields = ["select", "name", "device_id", "user_display_name", "device_type", "device_os", "last_success_sync"]
+        row_attrs = {}
+        empty_text = _("No devices match.")

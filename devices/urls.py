@@ -1,13 +1,32 @@
 from django.urls import path
 
-from devices.views import collections
+from devices.actions import views as actions
+from devices.views import collections, devices
 
 app_name = "devices"
 
 urlpatterns = [
+    path("devices/", devices.DeviceListView.as_view(), name="device_list"),
+    path("devices/columns/", devices.DeviceColumnsView.as_view(), name="device_columns"),
+    path("devices/<int:pk>/", devices.DeviceDetailView.as_view(), name="device_detail"),
     path("collections/", collections.CollectionListView.as_view(), name="collection_list"),
     path("collections/add/", collections.CollectionEditView.as_view(), name="collection_add"),
     path("collections/<int:pk>/", collections.CollectionDetailView.as_view(), name="collection_detail"),
     path("collections/<int:pk>/edit/", collections.CollectionEditView.as_view(), name="collection_edit"),
     path("collections/<int:pk>/delete/", collections.CollectionDeleteView.as_view(), name="collection_delete"),
+    path("collections/<int:pk>/rules/add/", collections.CollectionRuleAddView.as_view(), name="collectionrule_add"),
+    path("collections/<int:pk>/rules/<int:rule_pk>/delete/", collections.CollectionRuleDeleteView.as_view(),
+         name="collectionrule_delete"),
+    path("collections/<int:pk>/members/add/", collections.CollectionMembersAddView.as_view(), name="collection_members_add"),
+    path("collections/<int:pk>/members/remove/", collections.CollectionMembersRemoveView.as_view(),
+         name="collection_members_remove"),
 ]
+
+# --- device actions (devices/actions/)
+urlpatterns += [
+    path("devices/<int:pk>/actions/<str:kind>/", actions.DeviceActionView.as_view(), name="device_action"),
+    path("devices/actions/<str:kind>/", actions.BulkActionView.as_view(), name="device_bulk_action"),
+    path("device-actions/", actions.DeviceActionListView.as_view(), name="deviceaction_list"),
+    path("device-actions/<int:pk>/", actions.DeviceActionDetailView.as_view(), name="deviceaction_detail"),
+]
+# --- end device actions

@@ -42,7 +42,17 @@ WORKSPACES: tuple[Workspace, ...] = (
     Workspace(
         "assets",
         _("Assets and Compliance"),
-        (Folder(_("Overview"), (Node(_("Device Collections"), "devices:collection_list", "devices.read_collection", ("devices:collection_",)),)),),
+        (
+            Folder(
+                _("Overview"),
+                (
+                    # --- devices pages (issue 5): Devices first, then Device Collections
+                    Node(_("Devices"), "devices:device_list", "devices.read_collection", ("devices:device_",)),
+                    Node(_("Device Collections"), "devices:collection_list", "devices.read_collection", ("devices:collection",)),
+                    # --- end devices pages
+                ),
+            ),
+        ),
     ),
     Workspace(
         "monitoring",
@@ -54,6 +64,7 @@ WORKSPACES: tuple[Workspace, ...] = (
                     Node(_("Component Status"), "easconsole:componentstatus_list", "easconsole.read_site"),
                     Node(_("Status Messages"), "easconsole:statusmessage_list", "easconsole.read_site", ("easconsole:statusmessage_",)),
                     Node(_("Logs"), "easconsole:log_viewer", "easconsole.read_site"),
+                    Node(_("Device actions"), "devices:deviceaction_list", "devices.read_collection", ("devices:deviceaction_",)),
                     Node(_("Background tasks"), "easconsole:task_list", "easconsole.read_site", ("easconsole:task_",)),
                 ),
             ),

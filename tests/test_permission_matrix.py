@@ -2,7 +2,7 @@
 import pytest
 from django.urls import reverse
 
-from devices.models import ALL_MOBILE_DEVICES, Collection
+from devices.models import ALL_MOBILE_DEVICES, Collection, DeviceAction, CollectionRule
 from easconsole import audit
 from easconsole.models import AuditEvent, ExchangeConnector, Role, RoleAssignment, StatusMessage
 from tests.factories import CollectionFactory, SiteFactory
@@ -77,6 +77,39 @@ MATRIX.update({
 })
 # --- end policies
 
+# --- devices pages (issue 5): the device list and details, the column chooser, collection rules and
+# direct members. Devices are read through collections: "device" is in "Executives", so every persona
+# reading all collections sees it; an operator limited to another collection gets 404 (tests/devices/).
+# Rules and direct members need Modify on the collection (Full Administrator); the built-in
+# collection has none ("collection" is a user-defined one).
+COLLECTION_WRITE_REDIRECT = {**ADMIN_WRITE, "full_admin": REDIRECT}
+MATRIX.update({
+    "devices:device_list": Expect(console_read()),
+    "devices:device_detail": Expect(console_read(), pk("device")),
+    "devices:device_columns": Expect(console_read(analyst=REDIRECT, operator=REDIRECT, full_admin=REDIRECT),
+                                     post={**console_read(analyst=REDIRECT, operator=REDIRECT, full_admin=REDIRECT)}),
+    "devices:collectionrule_add": Expect(full_admin_only(), pk("collection"), post=ADMIN_WRITE),
+    "devices:collectionrule_delete": Expect(full_admin_only(), lambda objects: {"pk": objects["collection"].pk,
+                                                                              "rule_pk": objects["rule"].pk}, post=ADMIN_WRITE),
+    "devices:collection_members_add": Expect(full_admin_only(), pk("collection"), post=ADMIN_WRITE),
+    "devices:collection_members_remove": Expect(full_admin_only(full_admin=REDIRECT), pk("collection"),
+                                                post=COLLECTION_WRITE_REDIRECT),
+})
+# --- end devices pages
+
+# --- device actions: the confirmation needs the action's permission on the device (Delete resource for
+# a wipe: operators and full administrators); refusals are audited (outcome "denied").
+OPERATOR_WRITE = {**ADMIN_WRITE, "operator": OK}
+MATRIX.update({
+    "devices:device_action": Expect(full_admin_only(operator=OK), lambda objects: {"pk": objects["device"].pk, "kind": "wipe"},
+                                    post=OPERATOR_WRITE),
+    "devices:device_bulk_action": Expect(console_read(analyst=NOT_ALLOWED, operator=NOT_ALLOWED, full_admin=NOT_ALLOWED),
+                                         lambda objects: {"kind": "block"}, post={**OPERATOR_WRITE, "analyst": OK}),
+    "devices:deviceaction_list": Expect(console_read()),
+    "devices:deviceaction_detail": Expect(console_read(), pk("action")),
+})
+# --- end device actions
+
 
 @pytest.fixture
 def objects(db):
@@ -90,7 +123,22 @@ def objects(db):
         "role": Role.objects.get(name="Operations Administrator"),
         "event": audit.record(user=other, action="sign in"),
         "status_message": StatusMessage.objects.create(site=site, message_id=1015, description="Installed."),
+        **devices_objects(),  # devices pages
     }
+
+
+def devices_objects():
+    """The device pages' objects: a device in "Executives" (by a rule), and that rule."""
+    from devices.services import refresh_memberships
+    from tests.factories import DeviceFactory
+
+    executives = Collection.objects.get(name="Executives")
+    device = DeviceFactory(user="ceo", device_type="iPhone")
+    rule = CollectionRule.objects.create(collection=executives, field="mailbox", operator="equals", value="ceo")
+    refresh_memberships([executives])
+    action = DeviceAction.objects.create(device=device, device_name=device.name, device_identity=device.identity,
+                                         kind="block", requested_by_name="someone-else")  # device actions
+    return {"device": device, "rule": rule, "action": action}
 
 
 def test_every_url_is_declared_for_every_persona():
@@ -137,11 +185,12 @@ def test_refused_post_changes_nothing(client, objects, name, persona):
         client.force_login(user)
     url = reverse(name, kwargs=expect.kwargs(objects))
     counts = [model.objects.count() for model in (RoleAssignment, Collection, ExchangeConnector)]
-    changes_before = AuditEvent.objects.exclude(action__in=["sign in", "sign out"]).count()
+    changes = AuditEvent.objects.exclude(action__in=["sign in", "sign out"]).exclude(outcome="denied")  # refusals are recorded
+    changes_before = changes.count()
     check(client.post(url, {"name": "Changed", "code": "ZZZ"}), expect.post[persona], url)
     assert [model.objects.count() for model in (RoleAssignment, Collection, ExchangeConnector)] == counts
     assert objects["site"].__class__.objects.filter(code="ZZZ").count() == 0
-    assert AuditEvent.objects.exclude(action__in=["sign in", "sign out"]).count() == changes_before
+    assert changes.count() == changes_before
 
 
 def test_builtin_collection_exists(db):

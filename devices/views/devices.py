@@ -1,0 +1,136 @@
+"""Assets and Compliance ▸ Devices: the list (with a column chooser and a streamed CSV export) and details."""
+from __future__ import annotations
+
+import csv
+
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.encoding import force_str
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django_tables2 import RequestConfig
+from django_tables2.rows import BoundRow
+
+from devices.filtersets import DeviceFilterSet
+from devices.models import CollectionMember, Device, DeviceAction, UserDeviceAffinity
+from devices.selectors import collections_for, devices_for
+from devices.tables import DeviceTable
+from devices.views.sections import device_sections
+from easconsole.generic import ConsoleView, ObjectDetailView, ObjectListView
+
+COLUMNS_SESSION_KEY = "columns:devices.device"
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _Echo:
+    """A file-like object whose write returns what it was given, for streaming csv.writer rows."""
+
+    def write(self, value):
+        return value
+
+
+def csv_safe(value) -> str:
+    """A cell a spreadsheet will not run as a formula (device names and notes come from the devices)."""
+    text = force_str(value, strings_only=False) if value is not None else ""
+    return f"'{text}" if text.startswith(CSV_FORMULA_START) else text
+
+
+class DeviceListView(ObjectListView):
+    queryset = Device.objects.all()
+    table = DeviceTable
+    filterset = DeviceFilterSet
+    permission_required = "devices.read_collection"
+    template_name = "devices/device_list.html"
+    title = _("Devices")
+    object_permission = False  # narrowed by collection membership in get_queryset
+
+    def get_queryset(self):
+        # Only the chosen columns are loaded (a device row has some sixty fields).
+        columns = self.columns
+        queryset = self.queryset.only(*DeviceTable.only_fields(columns))
+        if "connector" in columns:
+            queryset = queryset.select_related("connector")
+        return devices_for(self.request.user, self.permission_required, queryset)
+
+    @property
+    def columns(self) -> list[str]:
+        return DeviceTable.clean_columns(self.request.session.get(COLUMNS_SESSION_KEY))
+
+    def get(self, request, *args, **kwargs):
+        self.check_permission()
+        self.filter = self.filterset(request.GET, queryset=self.get_queryset(), request=request)
+        queryset = self.filter.qs if self.filter.is_valid() else self.filter.queryset.none()
+        table = self.table(queryset, request=request, columns=self.columns)
+        if request.GET.get("export") == "csv":
+            return self.export_csv(table)
+        RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
+        context = self.get_context_data(table=table, filter=self.filter, actions=self.permitted_actions(),
+                                        column_choices=DeviceTable.column_choices(), chosen_columns=table.chosen_columns)
+        return self.render_to_response(context)
+
+    def export_csv(self, table) -> StreamingHttpResponse:
+        """The filtered, sorted list with the chosen columns, streamed: 100,000 devices never sit in memory at once."""
+        table.order_by = self.request.GET.get("sort")
+        queryset = table.data.data
+        columns = [column for column in table.columns.iterall() if not column.column.exclude_from_export]
+
+        def rows():
+            yield [force_str(column.header) for column in columns]
+            for record in queryset.iterator(chunk_size=2000):
+                row = BoundRow(record, table=table)
+                yield [csv_safe(row.get_cell_value(column.name)) for column in columns]
+
+        writer = csv.writer(_Echo())
+        response = StreamingHttpResponse((writer.writerow(row) for row in rows()), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="devices.csv"'
+        return response
+
+
+class DeviceColumnsView(ConsoleView):
+    """The column chooser of the device list: remembers the chosen columns for the session."""
+
+    permission_required = "devices.read_collection"
+
+    def back(self):
+        target = self.request.POST.get("next") or self.request.GET.get("next") or ""
+        if not target.startswith(reverse("devices:device_list")) or not url_has_allowed_host_and_scheme(
+                target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()):
+            target = reverse("devices:device_list")
+        return HttpResponseRedirect(target)
+
+    def get(self, request, *args, **kwargs):
+        self.check_permission()
+        return self.back()
+
+    def post(self, request, *args, **kwargs):
+        self.check_permission()
+        if request.POST.get("reset"):
+            request.session.pop(COLUMNS_SESSION_KEY, None)
+        else:
+            request.session[COLUMNS_SESSION_KEY] = DeviceTable.clean_columns(request.POST.getlist("columns"))
+        return self.back()
+
+
+class DeviceDetailView(ObjectDetailView):
+    queryset = Device.objects.select_related("connector__site")
+    permission_required = "devices.read_collection"
+    template_name = "devices/device_detail.html"
+
+    def get_object(self) -> Device:
+        """404 for a device outside every collection the user may read, as if it did not exist."""
+        self.check_permission()
+        return get_object_or_404(devices_for(self.request.user, self.permission_required, self.queryset), pk=self.kwargs["pk"])
+
+    def get_sections(self, obj):
+        return device_sections(obj)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        device = kwargs.get("object")
+        if device is not None and not self.request.GET.get("pane"):
+            context["affinities"] = UserDeviceAffinity.objects.filter(device=device).select_related("user").order_by("user__username")
+            context["memberships"] = (CollectionMember.objects.filter(device=device, collection__in=collections_for(self.request.user))
+                                      .select_related("collection").order_by("-collection__is_builtin", "collection__name"))
+            context["history"] = DeviceAction.objects.filter(device=device).order_by("-requested_at", "-pk")[:25]
+        return context

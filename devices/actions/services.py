@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from devices.actions import notifications, rules
 from devices.models import Device, DeviceAction, UserDeviceAffinity
@@ -58,9 +59,7 @@ def action_request(*, device: Device, kind: str, user, address: str | None = Non
     """
     cmdlet, parameters = rules.planned_command(device, kind, notifications.recipients(device))
     if not may_request(user, device, kind, via_catalog=via_catalog):
-        audit.record(user=user, action=f"request {kind}", obj=device, address=address, outcome=AuditEvent.Outcome.DENIED,
-                     message="Not permitted.", cmdlet=cmdlet)
-        raise PermissionDenied
+        deny(user=user, device=device, kind=kind, address=address)
     with transaction.atomic():
         Device.objects.select_for_update().filter(pk=device.pk).first()  # serialise requests on one device
         existing = open_wipe(device)
@@ -86,6 +85,13 @@ def action_request(*, device: Device, kind: str, user, address: str | None = Non
         if action.is_wipe:
             transaction.on_commit(lambda: notifications.wipe_requested(action))
     return action
+
+
+def deny(*, user, device: Device, kind: str, address: str | None = None, message: str = "Not permitted.") -> None:
+    """Record a refused request in the audit trail, and refuse it: nothing is sent, nothing else is written."""
+    audit.record(user=user, action=f"request {kind}", obj=device, address=address, outcome=AuditEvent.Outcome.DENIED,
+                 message=message, cmdlet=rules.planned_command(device, kind)[0])
+    raise PermissionDenied
 
 
 def queue(action_id: int) -> None:
@@ -233,3 +239,19 @@ def requeue_lost_actions(*, older_than: dt.timedelta = dt.timedelta(minutes=1)) 
     for action_id in ids:
         queue(action_id)
     return len(ids)
+
+
+def offered_actions(user, device: Device) -> list[dict]:
+    """The actions of the device page's action bar: those the user holds the permission for, each
+    enabled or disabled with the reason (an account-only wipe the device cannot do, a cancel with
+    nothing to cancel)."""
+    wipe = open_wipe(device)
+    offered = []
+    for kind in Kind:
+        if not can_act_on(user, rules.PERMISSION[kind], device):
+            continue
+        reason = rules.refusal(device, kind, open_wipe=wipe, confirmed_wipe_loss=True)
+        if kind in DeviceAction.WIPES and wipe is not None and wipe.kind == kind:
+            reason = _("A wipe is already pending.")
+        offered.append({"kind": kind, "label": kind.label, "reason": reason})
+    return offered

@@ -1,0 +1,31 @@
+"""The list of device actions (Monitoring ▸ Device actions) and its filters."""
+import django_filters
+import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
+
+from devices.models import DeviceAction
+from easconsole.filtersets import SearchFilterSet
+from easconsole.tables import ConsoleTable
+
+
+class DeviceActionTable(ConsoleTable):
+    requested_at = tables.DateTimeColumn(format="Y-m-d H:i:s", linkify=True)
+    kind = tables.Column(_("Action"))
+    state = tables.Column(_("State"), attrs={"td": {"data-state": lambda record: record.state}})
+    finished_at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+
+    class Meta(ConsoleTable.Meta):
+        model = DeviceAction
+        fields = ["requested_at", "kind", "device_name", "state", "requested_by_name", "via_catalog", "attempts", "finished_at", "error"]
+
+
+class DeviceActionFilterSet(SearchFilterSet):
+    search_fields = ("device_name", "requested_by_name", "error")
+    open = django_filters.BooleanFilter(label=_("Open only"), method="filter_open")
+
+    class Meta:
+        model = DeviceAction
+        fields = ["q", "kind", "state", "open"]
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(state__in=DeviceAction.OPEN) if value else queryset.exclude(state__in=DeviceAction.OPEN)

@@ -1,0 +1,151 @@
+"""Wipe, account-only wipe, cancel wipe, allow, block and delete: on one device, on a selection, and their list."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from devices.actions import rules, services
+from devices.actions.forms import ConfirmActionForm
+from devices.actions.tables import DeviceActionFilterSet, DeviceActionTable
+from devices.models import Device, DeviceAction
+from devices.selectors import devices_for
+from easconsole.generic import ConsoleView, ObjectDetailView, ObjectListView
+from easconsole.permissions import has_perm
+
+Kind = DeviceAction.Kind
+
+
+def _kind(value: str) -> str:
+    if value not in Kind.values:
+        raise Http404
+    return value
+
+
+class DeviceActionView(ConsoleView):
+    """Confirm, then request, one action on one device."""
+
+    template_name = "devices/action_confirm.html"
+    permission_required = "devices.read_collection"
+
+    def setup_action(self):
+        self.check_permission()
+        self.kind = _kind(self.kwargs["kind"])
+        self.device = get_object_or_404(devices_for(self.request.user).select_related("connector"), pk=self.kwargs["pk"])
+        self.open_wipe = services.open_wipe(self.device)
+        self.needs_words = self.kind == Kind.DELETE and self.open_wipe is not None
+
+    def render_confirm(self, form):
+        return self.render_to_response(self.get_context_data(
+            title=_("%(action)s: %(device)s") % {"action": Kind(self.kind).label, "device": self.device.name},
+            device=self.device, kind=self.kind, kind_label=Kind(self.kind).label, form=form, open_wipe=self.open_wipe, needs_words=self.needs_words,
+            consequence=str(rules.CONSEQUENCE[self.kind]).format(device=self.device.name),
+            refusal=rules.refusal(self.device, self.kind, open_wipe=self.open_wipe, confirmed_wipe_loss=True),
+        ))
+
+    def get(self, request, *args, **kwargs):
+        self.setup_action()
+        if not services.may_request(request.user, self.device, self.kind):
+            raise PermissionDenied
+        return self.render_confirm(ConfirmActionForm(device=self.device, needs_words=self.needs_words))
+
+    def post(self, request, *args, **kwargs):
+        self.setup_action()
+        if not services.may_request(request.user, self.device, self.kind):
+            services.deny(user=request.user, device=self.device, kind=self.kind, address=self.address)
+        form = ConfirmActionForm(request.POST, device=self.device, needs_words=self.needs_words)
+        if not form.is_valid():
+            return self.render_confirm(form)
+        try:
+            action = services.action_request(device=self.device, kind=self.kind, user=request.user, address=self.address,
+                                             confirmed_wipe_loss=self.needs_words)
+        except services.ActionRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, _("%(action)s requested for %(device)s: it is on its way to Exchange.") % {
+                "action": action.get_kind_display(), "device": self.device.name})
+        return HttpResponseRedirect(self.device.get_absolute_url())
+
+
+class BulkActionView(ConsoleView):
+    """An action on the devices selected in a list: confirm (permitted and refused listed), then request each."""
+
+    template_name = "devices/action_bulk.html"
+    permission_required = "devices.read_collection"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        self.check_permission()
+        kind = _kind(self.kwargs["kind"])
+        if kind == Kind.DELETE:
+            raise PermissionDenied(_("Delete devices one at a time."))
+        ids = [i for i in request.POST.getlist("device") if i.isdigit()][:1000]
+        visible = list(devices_for(request.user).filter(pk__in=ids).select_related("connector"))
+        permitted = devices_for(request.user, rules.PERMISSION[kind], Device.objects.filter(pk__in=[d.pk for d in visible]))
+        permitted_ids = set(permitted.values_list("pk", flat=True))
+        allowed = [d for d in visible if d.pk in permitted_ids]
+        refused = [d for d in visible if d.pk not in permitted_ids]
+        if request.POST.get("confirm") != "1":
+            return self.render_to_response(self.get_context_data(
+                title=_("%(action)s: %(n)d devices") % {"action": Kind(kind).label, "n": len(visible)}, kind=kind,
+                allowed=allowed, refused=refused, consequence=str(rules.CONSEQUENCE[kind]).format(device=_("each device"))))
+        done, failed = [], []
+        for device in allowed:
+            try:
+                services.action_request(device=device, kind=kind, user=request.user, address=self.address)
+                done.append(device.name)
+            except (services.ActionRefused, PermissionDenied) as error:
+                failed.append(f"{device.name} ({error or _('not permitted')})")
+        for device in refused:
+            try:
+                services.deny(user=request.user, device=device, kind=kind, address=self.address, message="Not permitted (bulk action).")
+            except PermissionDenied:
+                pass
+        if done:
+            messages.success(request, _("%(action)s requested for %(n)d device(s).") % {"action": Kind(kind).label, "n": len(done)})
+        if failed or refused:
+            messages.warning(request, _("Not requested: %(names)s.") % {
+                "names": ", ".join(failed + [f"{d.name} ({_('not permitted')})" for d in refused])})
+        return HttpResponseRedirect(reverse("devices:deviceaction_list"))
+
+
+class DeviceActionListView(ObjectListView):
+    """Monitoring ▸ Device actions: every request and where it stands (expired and failed ones stand out)."""
+
+    queryset = DeviceAction.objects.select_related("connector")
+    table = DeviceActionTable
+    filterset = DeviceActionFilterSet
+    permission_required = "devices.read_collection"
+    object_permission = False
+    title = gettext_lazy("Device actions")
+
+    def get_queryset(self):
+        if has_perm(self.request.user, self.permission_required):
+            return self.queryset.all()
+        return self.queryset.filter(device__in=devices_for(self.request.user))
+
+
+class DeviceActionDetailView(ObjectDetailView):
+    queryset = DeviceAction.objects.select_related("connector", "device")
+    permission_required = "devices.read_collection"
+
+    def get_object(self):
+        action = super().get_object()
+        if action.device is not None and not devices_for(self.request.user).filter(pk=action.device_id).exists():
+            raise Http404
+        return action
+
+    def get_sections(self, obj):
+        return [
+            (_("Request"), [(_("Action"), obj.get_kind_display()), (_("Device"), obj.device_name), (_("State"), obj.get_state_display()),
+                            (_("Requested by"), obj.requested_by_name), (_("From the Application Catalog"), obj.via_catalog),
+                            (_("From address"), obj.address), (_("Requested"), obj.requested_at)]),
+            (_("Lifecycle"), [(_("Sent to Exchange"), obj.sent_at), (_("Pending on device"), obj.pending_at),
+                              (_("Acknowledged"), obj.acknowledged_at), (_("Finished"), obj.finished_at),
+                              (_("Attempts"), obj.attempts), (_("Next attempt"), obj.next_attempt_at), (_("Reason"), obj.error)]),
+            (_("Exchange"), [(_("Cmdlet"), obj.cmdlet), (_("Parameters"), obj.parameters), (_("Exchange's answer"), obj.exchange_answer)]),
+        ]

@@ -48,8 +48,11 @@ class ExchangeGateway(Protocol):
     def devices(self, *, result_size: str | int = "Unlimited", filter: str | None = None) -> Iterator[DeviceRecord]: ...
     def device_statistics(self, identity: str) -> DeviceStatistics: ...
     def statistics(self, *, filter: str | None = None) -> Iterator[DeviceStatistics]: ...
-    def devices_with_statistics(self, *, filter: str | None = None
+    def devices_with_statistics(self, *, filter: str | None = None, organizational_unit: str | None = None
                                 ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]: ...
+    def device_versions(self, *, organizational_unit: str | None = None) -> Iterator[tuple[Any, Any]]: ...
+    def mailboxes(self, *, identity: str | None = None, organizational_unit: str | None = None
+                  ) -> Iterator[RecipientInfo]: ...
     def recipients(self, *, result_size: str | int = "Unlimited", filter: str | None = None
                    ) -> Iterator[RecipientInfo]: ...
     def recipient(self, identity: str) -> RecipientInfo: ...
@@ -173,10 +176,13 @@ class PsrpGateway:
 
     # ---- devices ------------------------------------------------------------------------------------------
     @staticmethod
-    def _device_query(result_size: str | int = "Unlimited", filter: str | None = None) -> Command:
+    def _device_query(result_size: str | int = "Unlimited", filter: str | None = None,
+                      organizational_unit: str | None = None) -> Command:
         params: list[tuple[str, Any]] = [("ResultSize", result_size)]
         if filter:
             params.append(("Filter", filter))
+        if organizational_unit:
+            params.append(("OrganizationalUnit", _required("organizational_unit", organizational_unit)))
         return ("Get-ActiveSyncDevice", params)
 
     def devices(self, *, result_size: str | int = "Unlimited", filter: str | None = None) -> Iterator[DeviceRecord]:
@@ -188,8 +194,8 @@ class PsrpGateway:
         rows = self._read("Get-ActiveSyncDeviceStatistics", [("Identity", _required("identity", identity))])
         return parsing.statistics(rows[0])
 
-    def _statistics_pipeline(self, filter: str | None) -> list[Command]:
-        return [self._device_query("Unlimited", filter), ("Get-ActiveSyncDeviceStatistics", []),
+    def _statistics_pipeline(self, filter: str | None, organizational_unit: str | None = None) -> list[Command]:
+        return [self._device_query("Unlimited", filter, organizational_unit), ("Get-ActiveSyncDeviceStatistics", []),
                 ("Select-Object", [("Property", list(parsing.STATISTICS_PROPERTIES))])]
 
     def statistics(self, *, filter: str | None = None) -> Iterator[DeviceStatistics]:
@@ -201,7 +207,7 @@ class PsrpGateway:
         for props in self._connection.stream(self._statistics_pipeline(filter), strict=False):
             yield parsing.statistics(props)
 
-    def devices_with_statistics(self, *, filter: str | None = None
+    def devices_with_statistics(self, *, filter: str | None = None, organizational_unit: str | None = None
                                 ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]:
         """Each device with its statistics: two pipelines streamed side by side on one session and joined
         by Guid (Identity when absent). Both come in Exchange's order, so little is held in memory.
@@ -209,15 +215,38 @@ class PsrpGateway:
         """
         conn = self._connection
         with conn.slot():
-            devices = conn.stream([self._device_query("Unlimited", filter)])
-            stats = conn.stream(self._statistics_pipeline(filter), strict=False, outcome=PipelineOutcome())
+            devices = conn.stream([self._device_query("Unlimited", filter, organizational_unit)])
+            stats = conn.stream(self._statistics_pipeline(filter, organizational_unit), strict=False,
+                                outcome=PipelineOutcome())
             try:
                 yield from _join(devices, stats)
             finally:
                 devices.close()
                 stats.close()
 
+    def device_versions(self, *, organizational_unit: str | None = None) -> Iterator[tuple[Any, Any]]:
+        """(Guid, WhenChanged) of every device, cheaply: Get-ActiveSyncDevice -ResultSize Unlimited |
+        Select-Object Guid,WhenChanged (two properties an object: about ten times faster than devices()).
+        Delta discovery uses it to find devices Exchange no longer has."""
+        query = [self._device_query("Unlimited", None, organizational_unit),
+                 ("Select-Object", [("Property", ["Guid", "WhenChanged"])])]
+        for props in self._connection.stream(query):
+            yield parsing.guid(props.get("Guid")), parsing.when(props.get("WhenChanged"))
+
     # ---- recipients ---------------------------------------------------------------------------------------
+    def mailboxes(self, *, identity: str | None = None, organizational_unit: str | None = None
+                  ) -> Iterator[RecipientInfo]:
+        """Mailboxes with what matching a person needs (UserPrincipalName, which Get-Recipient lacks):
+        Get-Mailbox [-Identity <id>] -ResultSize Unlimited | Select-Object <MAILBOX_PROPERTIES>, streamed."""
+        params: list[tuple[str, Any]] = [("ResultSize", "Unlimited")]
+        if identity is not None:
+            params.insert(0, ("Identity", _required("identity", identity)))
+        if organizational_unit:
+            params.append(("OrganizationalUnit", _required("organizational_unit", organizational_unit)))
+        query = [("Get-Mailbox", params), ("Select-Object", [("Property", list(parsing.MAILBOX_PROPERTIES))])]
+        for props in self._connection.stream(query):
+            yield parsing.recipient(props)
+
     def recipients(self, *, result_size: str | int = "Unlimited", filter: str | None = None) -> Iterator[RecipientInfo]:
         params: list[tuple[str, Any]] = [("ResultSize", result_size)]
         if filter:

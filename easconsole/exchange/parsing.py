@@ -128,6 +128,8 @@ STATISTICS_PROPERTIES = (
     "DeviceWipeAckTime", "LastDeviceWipeRequestor", "AccountOnlyDeviceWipeRequestTime",
     "AccountOnlyDeviceWipeSentTime", "AccountOnlyDeviceWipeAckTime", "LastAccountOnlyDeviceWipeRequestor",
 )
+MAILBOX_PROPERTIES = ("Identity", "Guid", "Alias", "SamAccountName", "UserPrincipalName", "PrimarySmtpAddress",
+                      "DisplayName", "Name", "RecipientTypeDetails")
 _STATS_CONVERT: dict[str, Callable[[Any], Any]] = {
     "LastPingHeartbeat": integer, "NumberOfFoldersSynced": integer, "IsRemoteWipeSupported": boolean,
     **{n: when for n in STATISTICS_PROPERTIES if n.endswith("Time") or n == "LastSuccessSync"},

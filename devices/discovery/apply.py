@@ -1,0 +1,83 @@
+"""Applying a run's staging rows to the inventory, in one transaction: all of it or nothing.
+
+Upserts by (connector, Exchange GUID) a batch at a time (INSERT … ON CONFLICT DO UPDATE), counts
+what was added and changed, clears ``missing_since`` of devices seen again, marks the devices
+Exchange no longer has, and keeps automatic user device affinity in step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from devices.discovery import records
+from devices.discovery.affinity import ConsoleUsers, apply_affinity
+from devices.models import Device, DiscoveryRun, DiscoveryStagedDevice
+from easconsole.models import ExchangeConnector
+
+BATCH_SIZE = 1000
+_UPDATE_FIELDS = [*records.DATA_FIELDS, "last_discovered", "missing_since"]
+
+
+@dataclass
+class Applied:
+    added: int = 0
+    changed: int = 0
+    missing: int = 0
+    affinity_added: int = 0
+    affinity_removed: int = 0
+
+
+def apply_run(run: DiscoveryRun, connector: ExchangeConnector) -> Applied:
+    """Write the staged devices of ``run`` to the inventory and mark the ones Exchange no longer has.
+
+    Every staged Guid counts as seen (delta discovery stages the Guid of every device Exchange
+    has; both kinds stage the Guid of ignored, inactive devices), so only a device absent from the
+    whole staging is marked missing.
+    """
+    now = timezone.now()
+    result = Applied()
+    users = None if connector.is_online else ConsoleUsers()  # Exchange Online: affinity is set by hand
+    with transaction.atomic():
+        last = 0
+        while True:
+            batch = list(DiscoveryStagedDevice.objects.filter(run=run, pk__gt=last, data__isnull=False)
+                         .order_by("pk").values_list("pk", "exchange_guid", "data")[:BATCH_SIZE])
+            if not batch:
+                break
+            last = batch[-1][0]
+            _apply_batch(connector, batch, now, result, users)
+        seen = DiscoveryStagedDevice.objects.filter(run=run, exchange_guid=OuterRef("exchange_guid"))
+        result.missing = (Device.objects.filter(connector=connector, missing_since__isnull=True)
+                          .exclude(Exists(seen)).update(missing_since=now))
+    return result
+
+
+def _apply_batch(connector: ExchangeConnector, batch: list, now, result: Applied, users: ConsoleUsers | None) -> None:
+    values_by_guid = {}
+    for _pk, guid, data in batch:  # a device listed twice (nested containers) is written once
+        values_by_guid[guid] = records.to_model_values(data)
+    existing = {row["exchange_guid"]: row for row in Device.objects.filter(
+        connector=connector, exchange_guid__in=list(values_by_guid)).values("exchange_guid", "missing_since",
+                                                                           *records.DATA_FIELDS)}
+    objects = []
+    for guid, values in values_by_guid.items():
+        before = existing.get(guid)
+        if before is None:
+            result.added += 1
+        elif before["missing_since"] is not None or any(before[k] != v for k, v in values.items()):
+            result.changed += 1
+        objects.append(Device(connector=connector, exchange_guid=guid, last_discovered=now, missing_since=None,
+                              **values))
+    Device.objects.bulk_create(objects, update_conflicts=True, unique_fields=["connector", "exchange_guid"],
+                               update_fields=_UPDATE_FIELDS, batch_size=BATCH_SIZE)
+    if users is not None:
+        pks = dict(Device.objects.filter(connector=connector, exchange_guid__in=list(values_by_guid))
+                   .values_list("exchange_guid", "pk"))
+        added, removed = apply_affinity(users, [
+            (pks[guid], v["user_principal_name"], v["user_sam_account_name"], v["user_primary_smtp_address"])
+            for guid, v in values_by_guid.items() if guid in pks])
+        result.affinity_added += added
+        result.affinity_removed += removed

@@ -30,3 +30,13 @@ urlpatterns += [
     path("device-actions/<int:pk>/", actions.DeviceActionDetailView.as_view(), name="deviceaction_detail"),
 ]
 # --- end device actions
+
+# --- discovery (devices/discovery/): Monitoring ▸ Discovery, and "Run full/delta discovery now" on a connector
+from devices.views import discovery  # noqa: E402
+
+urlpatterns += [
+    path("discovery/", discovery.DiscoveryRunListView.as_view(), name="discoveryrun_list"),
+    path("discovery/<int:pk>/", discovery.DiscoveryRunDetailView.as_view(), name="discoveryrun_detail"),
+    path("discovery/connectors/<int:pk>/<str:kind>/", discovery.ConnectorDiscoverView.as_view(), name="connector_discover"),
+]
+# --- end discovery

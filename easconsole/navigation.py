@@ -66,6 +66,7 @@ WORKSPACES: tuple[Workspace, ...] = (
                     Node(_("Logs"), "easconsole:log_viewer", "easconsole.read_site"),
                     Node(_("Device actions"), "devices:deviceaction_list", "devices.read_collection", ("devices:deviceaction_",)),
                     Node(_("Background tasks"), "easconsole:task_list", "easconsole.read_site", ("easconsole:task_",)),
+                    Node(_("Discovery"), "devices:discoveryrun_list", "easconsole.read_site", ("devices:discoveryrun_",)),  # discovery
                 ),
             ),
         ),

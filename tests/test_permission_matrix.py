@@ -110,6 +110,33 @@ MATRIX.update({
 })
 # --- end device actions
 
+# --- catalog: a device that is not the person's own answers 404 to everyone, administrators too
+# (the catalog shows only affine devices); refusals are audited.
+MATRIX.update({
+    "catalog:device_status": Expect(everyone(NOT_FOUND, anonymous=LOGIN), pk("device")),
+    "catalog:device_wipe": Expect(everyone(NOT_FOUND, anonymous=LOGIN), pk("device"), post=everyone(NOT_FOUND, anonymous=LOGIN)),
+    "catalog:device_cancel_wipe": Expect(everyone(NOT_ALLOWED, anonymous=LOGIN), pk("device"),
+                                         post=everyone(NOT_FOUND, anonymous=LOGIN)),
+})
+# --- end catalog
+
+# --- discovery (devices/discovery/): Monitoring ▸ Discovery for readers of the connector's site; running a
+# discovery needs Modify on the site (Full Administrator). The confirmation page POSTs; the request
+# itself is tested in tests/devices/test_discovery_views.py. The run is made when its URL is built.
+def discovery_run(objects):
+    from devices.models import DiscoveryRun
+
+    return {"pk": DiscoveryRun.objects.get_or_create(connector=objects["connector"], kind="full")[0].pk}
+
+
+MATRIX.update({
+    "devices:discoveryrun_list": Expect(console_read()),
+    "devices:discoveryrun_detail": Expect(console_read(), discovery_run),
+    "devices:connector_discover": Expect(full_admin_only(), lambda objects: {"pk": objects["connector"].pk, "kind": "full"},
+                                         post={**ADMIN_WRITE, "full_admin": REDIRECT}),
+})
+# --- end discovery
+
 
 @pytest.fixture
 def objects(db):

@@ -19,6 +19,7 @@ from easconsole.models import ExchangeConnector
 from easconsole.permissions import has_perm
 
 PERMISSION = "easconsole.modify_site"
+FIRST_DISCOVERY_AFTER = dt.timedelta(minutes=2)
 HOUSEKEEPING = {
     "discovery-fail-stale-runs": ("devices.tasks.fail_stale_runs", 5),  # every 5 minutes
     "discovery-purge-missing-devices": ("devices.tasks.purge_missing_devices", 24 * 60),  # daily
@@ -83,9 +84,13 @@ def discovery_schedules_save(connector: ExchangeConnector) -> None:
     """Create or update the connector's full and delta discovery schedules, and the housekeeping ones."""
     from django_q.models import Schedule
 
+    delta_next = timezone.now() + dt.timedelta(minutes=connector.delta_interval_minutes)
+    if not DiscoveryRun.objects.filter(connector=connector, state=DiscoveryRun.State.SUCCEEDED).exists():
+        # Newly installed: the first delta comes soon, and without an earlier run it is a full discovery.
+        delta_next = timezone.now() + FIRST_DISCOVERY_AFTER
     plans = {
         "full": (connector.full_discovery_days * 24 * 60, next_full_run(connector)),
-        "delta": (connector.delta_interval_minutes, timezone.now() + dt.timedelta(minutes=connector.delta_interval_minutes)),
+        "delta": (connector.delta_interval_minutes, delta_next),
     }
     for kind, (minutes, next_run) in plans.items():
         schedule = Schedule.objects.filter(name=schedule_name(connector.pk, kind)).first()

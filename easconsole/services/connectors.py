@@ -121,6 +121,10 @@ def connector_save(*, connector: ExchangeConnector, servers: list[tuple[str, str
         if reinstall:
             _flag_for_installation(connector)
         connector.save()
+        # --- discovery (devices/discovery/): new discovery settings of an installed connector reschedule it.
+        if connector.state == ExchangeConnector.State.INSTALLED and DISCOVERY_SCHEDULE_FIELDS & changes.keys():
+            _discovery_schedules_save(connector)
+        # --- end discovery
         if "servers" in changes or creating:
             connector.servers.all().delete()
             ConnectorServer.objects.bulk_create(ConnectorServer(connector=connector, ad_site=s, server=h) for s, h in servers)
@@ -247,7 +251,20 @@ def connector_install(connector: ExchangeConnector) -> bool:
                   f"SITE={connector.site.code} - {COMPONENT} installed for connector {connector.name}",
                   extra={"component": "SMS_SITE_COMPONENT_MANAGER"})
     easdisc.info(f"Connector {connector.name} uses {result.server} in site {result.ad_site}")
+    _discovery_schedules_save(connector)  # discovery (devices/discovery/): its schedules start now
     return True
+
+
+# --- discovery (devices/discovery/) ------------------------------------------------------------------
+DISCOVERY_SCHEDULE_FIELDS = {"full_discovery_days", "full_discovery_time", "delta_interval_minutes"}
+
+
+def _discovery_schedules_save(connector: ExchangeConnector) -> None:
+    """Create or update the connector's full and delta discovery schedules (connector-<id>-discovery-*)."""
+    from devices.discovery.services import discovery_schedules_save  # devices imports this module
+
+    discovery_schedules_save(connector)
+# --- end discovery
 
 
 def _install_failed(connector: ExchangeConnector, reason: str) -> bool:

@@ -1,6 +1,8 @@
 """Administration ▸ Hierarchy Configuration ▸ Exchange Server Connectors: list, wizard, properties, progress."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -17,12 +19,24 @@ from easconsole.permissions import has_perm
 from easconsole.services import connectors as services
 from policies.forms import AccessSettingsForm, PolicySettingsForm
 
+
+@dataclass(frozen=True)
+class KindAction(Action):
+    """An action whose URL also names a kind (discovery: full or delta; see devices/urls.py)."""
+
+    kind: str = ""
+
+
 CONNECTOR_ACTIONS = (
     Action(_("Add Exchange Server"), "easconsole:exchangeconnector_add", "easconsole.modify_site", "primary"),
 )
 OBJECT_ACTIONS = (
     Action(_("Properties"), "easconsole:exchangeconnector_edit", "easconsole.modify_site", needs_object=True),
     Action(_("Retry installation now"), "easconsole:exchangeconnector_install", "easconsole.modify_site", needs_object=True),
+    # --- discovery (devices/discovery/): a confirmation page that POSTs; the kind is part of the URL
+    KindAction(_("Run full discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, kind="full"),
+    KindAction(_("Run delta discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, kind="delta"),
+    # --- end discovery
     Action(_("Delete"), "easconsole:exchangeconnector_delete", "easconsole.modify_site", "outline-danger", needs_object=True),
 )
 
@@ -51,7 +65,8 @@ class ConnectorMixin:
             if not action.needs_object and not has_perm(self.request.user, action.permission):
                 continue
             buttons.append({"label": action.label, "style": action.style,
-                            "url": reverse(action.url_name, args=[obj.pk]) if action.needs_object else reverse(action.url_name)})
+                            "url": reverse(action.url_name, args=[obj.pk, *([action.kind] if getattr(action, "kind", "") else [])])
+                            if action.needs_object else reverse(action.url_name)})
         return buttons
 
 
@@ -91,7 +106,15 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
                               (_("Search"), _("all recipients") if obj.all_recipients else obj.ad_containers),
                               (_("Ignore devices inactive for more than"), _("%(n)s days") % {"n": obj.ignore_inactive_days}),
                               (_("Concurrent Exchange sessions"), obj.max_concurrency)]),
+            discovery_section(obj),  # discovery (devices/discovery/)
         ]
+
+
+def discovery_section(connector):
+    """The "Last discovery" section (devices/discovery/), imported late: devices' views import this module."""
+    from devices.views.discovery import last_discovery_section
+
+    return last_discovery_section(connector)
 
 
 class ExchangeConnectorProgressView(ConnectorMixin, ObjectView):

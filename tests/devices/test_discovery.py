@@ -84,8 +84,7 @@ def test_delta_picks_up_added_changed_and_removed_devices(exchange, control):
     control.add_device("newbie", device_type="iPhone", model="iPhone 15")
     control.change_device(changed.identity, model="Pixel 9 Pro")
     control.remove_device(removed.identity)
-    mark = control.state()  # the simulator's calls after this point are the delta's
-    first_call = len(ControlClient.for_simulator(exchange).calls())
+    since = control.calls()[-1]["seq"]  # the simulator's calls after this one are the delta's
 
     run = discovery.delta_discovery(new_run(connector, "delta"))
 
@@ -98,9 +97,11 @@ def test_delta_picks_up_added_changed_and_removed_devices(exchange, control):
     assert Device.objects.get(pk=changed.pk).device_model == "Pixel 9 Pro"
     assert Device.objects.get(pk=removed.pk).missing_since is not None
     assert Device.objects.filter(connector=connector, missing_since__isnull=True).count() == len(before)
-    calls = control.calls()[first_call:]
-    filters = [c for c in calls if c["cmdlet"] == "Get-ActiveSyncDevice"]
-    assert filters and mark
+    calls = control.calls(since)
+    filters = [c["parameters"].get("Filter") for c in calls if c["cmdlet"] == "Get-ActiveSyncDevice"]
+    assert None in filters  # the cheap listing of every Guid, to find removed devices
+    assert any(f and f.startswith("WhenChanged -ge '") for f in filters)
+    assert ["Guid", "WhenChanged"] in [c["parameters"].get("Property") for c in calls if c["cmdlet"] == "Select-Object"]
 
 
 def test_a_delta_without_an_earlier_run_is_a_full_discovery(exchange, control):

@@ -66,24 +66,29 @@ def action_request(*, device: Device, kind: str, user, address: str | None = Non
         if kind in DeviceAction.WIPES and existing is not None and existing.kind == kind:
             return existing  # a double click, or a second administrator: one request
         reason = rules.refusal(device, kind, open_wipe=existing, confirmed_wipe_loss=confirmed_wipe_loss)
-        if reason:
-            audit.record(user=user, action=f"request {kind}", obj=device, address=address,
-                         outcome=AuditEvent.Outcome.DENIED, message=reason, cmdlet=cmdlet)
-            raise ActionRefused(reason)
-        try:
-            with transaction.atomic():
-                action = DeviceAction.objects.create(
-                    device=device, device_name=device.name, device_identity=device.identity, connector=device.connector,
-                    kind=kind, requested_by=user, requested_by_name=user.get_username(), via_catalog=via_catalog,
-                    address=address, cmdlet=cmdlet, parameters=parameters,
-                )
-        except IntegrityError:  # another request won the race for the one open wipe
-            return open_wipe(device)
-        audit.record(user=user, action=f"request {kind}", obj=device, address=address, cmdlet=cmdlet, parameters=parameters,
-                     message=str(rules.CONSEQUENCE[kind]).format(device=device.name))
-        transaction.on_commit(lambda: queue(action.pk))
-        if action.is_wipe:
-            transaction.on_commit(lambda: notifications.wipe_requested(action))
+        if reason is None:
+            return _create(device, kind, user, address, via_catalog, cmdlet, parameters)
+    # Recorded outside the transaction above, so that the refusal stays in the audit trail.
+    audit.record(user=user, action=f"request {kind}", obj=device, address=address,
+                 outcome=AuditEvent.Outcome.DENIED, message=reason, cmdlet=cmdlet)
+    raise ActionRefused(reason)
+
+
+def _create(device, kind, user, address, via_catalog, cmdlet, parameters) -> DeviceAction:
+    try:
+        with transaction.atomic():
+            action = DeviceAction.objects.create(
+                device=device, device_name=device.name, device_identity=device.identity, connector=device.connector,
+                kind=kind, requested_by=user, requested_by_name=user.get_username(), via_catalog=via_catalog,
+                address=address, cmdlet=cmdlet, parameters=parameters,
+            )
+    except IntegrityError:  # another request won the race for the one open wipe
+        return open_wipe(device)
+    audit.record(user=user, action=f"request {kind}", obj=device, address=address, cmdlet=cmdlet, parameters=parameters,
+                 message=str(rules.CONSEQUENCE[kind]).format(device=device.name))
+    transaction.on_commit(lambda: queue(action.pk))
+    if action.is_wipe:
+        transaction.on_commit(lambda: notifications.wipe_requested(action))
     return action
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Count
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -149,3 +150,21 @@ class DeviceActionDetailView(ObjectDetailView):
                               (_("Attempts"), obj.attempts), (_("Next attempt"), obj.next_attempt_at), (_("Reason"), obj.error)]),
             (_("Exchange"), [(_("Cmdlet"), obj.cmdlet), (_("Parameters"), obj.parameters), (_("Exchange's answer"), obj.exchange_answer)]),
         ]
+
+
+class WipeReportView(DeviceActionListView):
+    """Reports ▸ Wipe actions: requested, sent, acknowledged, cancelled, failed and expired wipes, with who and when."""
+
+    template_name = "devices/wipe_report.html"
+    title = gettext_lazy("Wipe actions")
+
+    def get_queryset(self):
+        return super().get_queryset().filter(kind__in=DeviceAction.WIPES)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        counts = dict(self.get_queryset().values_list("state").annotate(n=Count("pk")))
+        total = max(sum(counts.values()), 1)
+        context["by_state"] = [(label, counts.get(state, 0), 100 * counts.get(state, 0) / total)
+                               for state, label in DeviceAction.State.choices if state != DeviceAction.State.DONE]
+        return context

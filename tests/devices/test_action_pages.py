@@ -1,0 +1,92 @@
+"""The console pages of device actions: confirmation, bulk selection with refusals, the wipe report."""
+import pytest
+from django.urls import reverse
+
+from devices.models import CollectionMember, DeviceAction
+from easconsole.models import AuditEvent, ExchangeConnector
+from tests.factories import CollectionFactory, DeviceFactory, SiteFactory
+from tests.personas import make_persona, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def devices():
+    connector = ExchangeConnector.objects.create(name="Contoso", site=SiteFactory(code="P01"), state=ExchangeConnector.State.INSTALLED,
+                                                 known_servers=[{"name": "EX1", "fqdn": "ex1", "roles": ["Mailbox"], "site": "HQ",
+                                                                 "version": "Version 15.1 (Build 2507.6)"}])
+    return [DeviceFactory(user=f"user{n}", connector=connector, device_active_sync_version=v)
+            for n, v in enumerate(["16.1", "14.1", "16.1"])]
+
+
+def test_confirmation_says_what_happens_to_which_device(client, devices):
+    client.force_login(make_persona("operator"))
+    page = client.get(reverse("devices:device_action", args=[devices[0].pk, "wipe"])).text
+    assert devices[0].name in page and "reset to factory settings: everything on it is erased" in page
+
+
+def test_account_only_wipe_is_disabled_with_the_reason_where_the_device_cannot(client, devices):
+    client.force_login(make_persona("operator"))
+    page = client.get(reverse("devices:device_action", args=[devices[1].pk, "account_wipe"])).text
+    assert "needs Exchange ActiveSync 16.1 on the device; this one uses 14.1" in page
+    assert "disabled" in page.split('data-testid="confirm"')[1].split(">")[0]
+    response = client.post(reverse("devices:device_action", args=[devices[1].pk, "account_wipe"]))
+    assert response.status_code == 302 and not DeviceAction.objects.exists()
+    assert AuditEvent.objects.filter(action="request account_wipe", outcome="denied").exists()
+
+
+def test_confirming_requests_once_and_says_so(client, devices):
+    client.force_login(make_persona("operator"))
+    url = reverse("devices:device_action", args=[devices[0].pk, "wipe"])
+    client.post(url)
+    response = client.post(url, follow=True)
+    assert DeviceAction.objects.count() == 1
+    assert "Wipe requested for" in response.text
+
+
+def test_delete_during_a_wipe_needs_the_device_name_typed(client, devices):
+    admin = make_persona("full_admin")
+    client.force_login(admin)
+    client.post(reverse("devices:device_action", args=[devices[0].pk, "wipe"]))
+    url = reverse("devices:device_action", args=[devices[0].pk, "delete"])
+    page = client.post(url, {"confirm_name": "something else"}).text
+    assert f"Type {devices[0].name} exactly" in page
+    assert not DeviceAction.objects.filter(kind="delete").exists()
+    client.post(url, {"confirm_name": devices[0].name})
+    assert DeviceAction.objects.filter(kind="delete", state="requested").exists()
+
+
+def test_bulk_action_acts_only_on_permitted_devices_and_names_the_refused(client, devices):
+    executives = CollectionFactory(name="Executives")
+    CollectionMember.objects.create(collection=executives, device=devices[0])
+    everyone = CollectionFactory(name="Readable")
+    for device in devices:
+        CollectionMember.objects.create(collection=everyone, device=device)
+    operator = make_user("scoped", "Operations Administrator", collections=[executives])
+    from easconsole import services
+    from easconsole.models import Role, RoleAssignment
+
+    services.role_assignment_save(assignment=RoleAssignment(user=operator, role=Role.objects.get(name="Read-only Analyst"),
+                                                            all_collections=False), user=None, collections=[everyone])
+    client.force_login(operator)
+    url = reverse("devices:device_bulk_action", args=["block"])
+    ids = [d.pk for d in devices]
+    preview = client.post(url, {"device": ids})
+    assert [d.name for d in preview.context["allowed"]] == [devices[0].name]
+    assert {d.name for d in preview.context["refused"]} == {devices[1].name, devices[2].name}
+    response = client.post(url, {"device": ids, "confirm": "1"}, follow=True)
+    assert list(DeviceAction.objects.values_list("device", flat=True)) == [devices[0].pk]
+    assert "Not requested" in response.text and devices[1].name in response.text
+    assert AuditEvent.objects.filter(outcome="denied", action="request block").count() == 2
+
+
+def test_wipe_report_counts_states_and_exports(client, devices):
+    for device, state in zip(devices, ["acknowledged", "failed", "pending"]):
+        DeviceAction.objects.create(device=device, device_name=device.name, device_identity=device.identity, kind="wipe",
+                                    state=state, requested_by_name="operator")
+    client.force_login(make_persona("analyst"))
+    page = client.get(reverse("devices:wipe_report"))
+    assert page.status_code == 200
+    assert 'data-testid="count-acknowledged">1<' in page.text and 'data-testid="count-failed">1<' in page.text
+    export = client.get(reverse("devices:wipe_report"), {"export": "csv"}).content.decode()
+    assert len(export.strip().splitlines()) == 4 and devices[1].name in export

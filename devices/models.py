@@ -224,6 +224,9 @@ class DiscoveryRun(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.connector} ({self.get_state_display()})"
 
+    def get_absolute_url(self) -> str:
+        return reverse("devices:discoveryrun_detail", args=[self.pk])
+
     @property
     def rate(self) -> float | None:
         """Devices read per second so far."""

@@ -77,27 +77,42 @@ def console_server(live_server, transactional_db):
 
 
 @pytest.fixture
-def qcluster(console_server, settings):
-    """A real django-q2 worker (``manage.py qcluster``) on the test database, stopped after the test."""
+def start_qcluster(console_server, settings):
+    """``start_qcluster(**env)`` starts a real django-q2 worker (``manage.py qcluster``) on the test
+    database and returns its process; every worker started is stopped after the test."""
     database = connection.settings_dict
     if database["ENGINE"].endswith("sqlite3"):
         url = f"sqlite:///{database['NAME']}"
     else:
         url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "EASCONSOLE_VAR_DIR": str(settings.VAR_DIR), "Q_WORKERS": "1",
-           "SECRET_KEY": settings.SECRET_KEY}
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = open(Path(settings.VAR_DIR) / "qcluster.log", "wb")
-    worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    yield worker
-    os.killpg(worker.pid, signal.SIGTERM)
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait()
+    base = {**os.environ, "DATABASE_URL": url, "EASCONSOLE_VAR_DIR": str(settings.VAR_DIR), "Q_WORKERS": "1",
+            "SECRET_KEY": settings.SECRET_KEY}
+    base.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    workers, log = [], open(Path(settings.VAR_DIR) / "qcluster.log", "ab")
+
+    def start(**env):
+        worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env={**base, **env},
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
     log.close()
+
+
+@pytest.fixture
+def qcluster(start_qcluster):
+    """A real django-q2 worker on the test database, stopped after the test."""
+    return start_qcluster()
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from easconsole.services.connectors import connector_gateway
 log = logging.getLogger("easconsole.easdisc")
 Kind, State = DeviceAction.Kind, DeviceAction.State
 MAX_ATTEMPTS = 6
-LEASE = dt.timedelta(minutes=2)  # longer than the gateway's read timeout
+# How long a worker owns an action it is sending: longer than the gateway's read timeout.
+LEASE = dt.timedelta(seconds=settings.EASCONSOLE_ACTION_LEASE_SECONDS)
 RETRY_DELAYS = [dt.timedelta(seconds=s) for s in (30, 60, 300, 900, 1800)]
 
 

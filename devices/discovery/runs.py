@@ -41,10 +41,11 @@ def retention() -> dt.timedelta:
     return dt.timedelta(days=getattr(settings, "DISCOVERY_RETENTION_DAYS", 90))
 
 
-def delta_margin() -> dt.timedelta:
-    """How far before the last successful run delta discovery looks (DISCOVERY_DELTA_MARGIN_MINUTES, 15):
-    covers clock differences between the console and Exchange."""
-    return dt.timedelta(minutes=getattr(settings, "DISCOVERY_DELTA_MARGIN_MINUTES", 15))
+def delta_filter_margin() -> dt.timedelta:
+    """Subtracted from the earliest change in delta discovery's WhenChanged filter
+    (DISCOVERY_DELTA_FILTER_MARGIN_MINUTES, 0). The date comes from Exchange's own clock and is
+    written in UTC; raise it to the UTC offset of Exchange servers whose filters read local time."""
+    return dt.timedelta(minutes=getattr(settings, "DISCOVERY_DELTA_FILTER_MARGIN_MINUTES", 0))
 
 
 class DiscoveryBusy(Exception):
@@ -86,8 +87,9 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
     gateway_factory = gateway_factory or connector_services.connector_gateway
     connector = ExchangeConnector.objects.select_related("site").get(pk=run.connector_id)
     easdisc.info(f"{run.get_kind_display()} of connector {connector.name} started (run {run.pk})")
+    previous = _last_success(connector, run)
     try:
-        if run.kind == DiscoveryRun.Kind.DELTA and _last_success(connector, run) is None:
+        if run.kind == DiscoveryRun.Kind.DELTA and previous is None:
             easdisc.info(f"No earlier successful discovery of {connector.name}: running a full discovery instead")
             run.kind = DiscoveryRun.Kind.FULL
             DiscoveryRun.objects.filter(pk=run.pk).update(kind=run.kind)
@@ -104,7 +106,7 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
         applied = apply_run(run, connector)
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the run, the inventory untouched
         return fail(run, _reason(error))
-    staging.delete_staging(run)
+    staging.finish_staging(run, previous)
     now = timezone.now()
     DiscoveryRun.objects.filter(pk=run.pk).update(
         state=DiscoveryRun.State.SUCCEEDED, phase="Finished", finished=now, heartbeat=now,
@@ -148,25 +150,45 @@ def _read_full(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_pro
 
 
 def _read_delta(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_progress: Progress) -> None:
-    """Delta: list every device's Guid (cheap: two properties an object) to find the removed ones, then
-    read in full only the devices changed since the last successful run, with one filtered pipeline
-    (WhenChanged -ge <that run's start, less a margin>; the date is formatted here, never taken from input).
+    """Delta: list every device's Guid and WhenChanged (cheap: two properties an object) into staging,
+    which finds the removed devices and, compared with the inventory, the added and changed ones; then
+    read in full only those, with one filtered pipeline per container: WhenChanged -ge <the earliest
+    change, as Exchange's own clock reported it> (the date is formatted here, never taken from input).
     """
-    since = _last_success(connector, run).started - delta_margin()
     for ou in containers(connector):
         staging.progress(run, phase="Listing devices")
         on_progress(run)
         staging.stage_listing(run, exchange.device_versions(organizational_unit=ou), on_batch=on_progress)
+    changes = _changes(run, connector)
+    if not changes["count"]:
+        return
+    if changes["undated"]:  # a device without WhenChanged cannot be filtered on: read everything
+        changed_filter = None
+    else:
+        since = changes["earliest"].astimezone(dt.timezone.utc) - delta_filter_margin()
+        changed_filter = f"WhenChanged -ge '{since:%m/%d/%Y %H:%M:%S}'"
     stager = DeviceStager(run, _known_owners(connector, exchange), ignore_inactive_days=connector.ignore_inactive_days,
                           on_batch=on_progress)
-    since_utc = since.astimezone(dt.timezone.utc)
-    changed_filter = f"WhenChanged -ge '{since_utc:%m/%d/%Y %H:%M:%S}'"
     for ou in containers(connector):
-        staging.progress(run, phase="Reading changed devices")
+        staging.progress(run, phase=f"Reading {changes['count']} added or changed devices")
         on_progress(run)
         for device, stats in exchange.devices_with_statistics(filter=changed_filter, organizational_unit=ou):
             stager.add(device, stats)
         stager.flush()
+
+
+def _changes(run: DiscoveryRun, connector: ExchangeConnector) -> dict:
+    """The listed devices that are new or changed, compared with the inventory and with the devices the
+    last successful run left out as inactive (in SQL: nothing is held here)."""
+    from django.db.models import Count, Exists, Min, OuterRef, Q
+
+    same = {"exchange_guid": OuterRef("exchange_guid"), "when_changed": OuterRef("when_changed")}
+    unchanged = Device.objects.filter(connector=connector, missing_since__isnull=True, **same)
+    still_ignored = staging.ignored_memory(_last_success(connector, run)).filter(**same)
+    candidates = staging.DiscoveryStagedDevice.objects.filter(run=run, data__isnull=True, ignored=False).exclude(
+        Exists(unchanged)).exclude(Exists(still_ignored))
+    return candidates.aggregate(count=Count("pk"), earliest=Min("when_changed"),
+                                undated=Count("pk", filter=Q(when_changed__isnull=True)))
 
 
 def _known_owners(connector: ExchangeConnector, exchange) -> staging.OwnerLookup:

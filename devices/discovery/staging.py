@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from typing import Callable, Iterable
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from devices.discovery import records
@@ -151,5 +151,29 @@ def stage_listing(run: DiscoveryRun, versions: Iterable[tuple[uuid.UUID | None, 
 
 
 def delete_staging(run: DiscoveryRun) -> None:
+    """Drop what a failed run staged (the previous successful run's memory of ignored devices stays)."""
     DiscoveryStagedDevice.objects.filter(run=run).delete()
     DiscoveryStagedMailbox.objects.filter(run=run).delete()
+
+
+def ignored_memory(run: DiscoveryRun | None):
+    """The devices the last successful run left out as inactive (Guid, WhenChanged): kept so that delta
+    discovery does not read them again while they have not changed."""
+    if run is None:
+        return DiscoveryStagedDevice.objects.none()
+    return DiscoveryStagedDevice.objects.filter(run=run, ignored=True)
+
+
+def finish_staging(run: DiscoveryRun, previous: DiscoveryRun | None) -> None:
+    """After a successful run: keep only the memory of ignored devices, carried over to this run.
+
+    A delta reads only some devices: the previous memory's devices it did not read again stay ignored.
+    """
+    if run.kind == DiscoveryRun.Kind.DELTA and previous is not None:
+        reread = DiscoveryStagedDevice.objects.filter(run=run, exchange_guid=OuterRef("exchange_guid")).filter(
+            Q(data__isnull=False) | Q(ignored=True))
+        listed = DiscoveryStagedDevice.objects.filter(run=run, exchange_guid=OuterRef("exchange_guid"))
+        ignored_memory(previous).filter(Exists(listed)).exclude(Exists(reread)).update(run=run)
+    DiscoveryStagedDevice.objects.filter(run=run, ignored=False).delete()
+    DiscoveryStagedMailbox.objects.filter(run=run).delete()
+    DiscoveryStagedDevice.objects.filter(run__connector_id=run.connector_id).exclude(run=run).delete()

@@ -1,0 +1,182 @@
+"""Benchmark of discovery (run by hand; prints figures, asserts nothing).
+
+    python bench/discovery.py [--sizes 10000 50000] [--changed 0.01]
+
+For each organization size: the simulator runs in its own process (its memory measured apart);
+the bare time pypsrp needs to receive Get-ActiveSyncDevice for the organization; a full discovery
+run by a child process (the "worker": Django, a fresh SQLite database, the product's own
+`full_discovery`) with its time, devices/s and peak RSS; then 1% of the devices are changed through
+the control API and a delta discovery runs in another child. Targets: full 10,000 < 60 s;
+delta 1% < 15 s; worker peak < 300 MB at 50,000.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process (VmHWM), in MB."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# ---- the simulator, in its own process ------------------------------------------------------------
+def phase_serve(devices: int) -> None:
+    from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator
+
+    started = time.perf_counter()
+    with running_simulator(devices=devices, auth=("basic",)) as sim:
+        print(json.dumps({"address": sim.server_address("EXCAS01"), "port": sim.port, "account": DEFAULT_ACCOUNT,
+                          "control_url": sim.control_url, "control_token": sim.control_token,
+                          "generate_seconds": time.perf_counter() - started}), flush=True)
+        sys.stdin.read()
+    print(json.dumps({"peak_rss_mb": peak_rss_mb()}), flush=True)
+
+
+# ---- the bare pypsrp receive -----------------------------------------------------------------------
+def bare_receive(server: dict, every: int) -> dict:
+    from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
+    from pypsrp.wsman import WSMan
+
+    wsman = WSMan(server["address"], port=server["port"], path="PowerShell", ssl=False, auth="basic",
+                  encryption="never", username=server["account"][0], password=server["account"][1],
+                  operation_timeout=20, read_timeout=30)
+    count = 0
+    sample: list[str] = []  # every `every`-th identity, to change them afterwards
+
+    def take(objects: list) -> int:
+        for index, obj in enumerate(objects, start=count):
+            if index % every == 0:
+                sample.append(str(obj.adapted_properties.get("Identity")))
+        return len(objects)
+
+    started = time.perf_counter()
+    with RunspacePool(wsman, configuration_name="Microsoft.Exchange") as pool:
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Get-ActiveSyncDevice").add_parameter("ResultSize", "Unlimited")
+        ps.begin_invoke()
+        while ps.state == PSInvocationState.RUNNING:
+            ps.poll_invoke()
+            count += take(list(ps.output))
+            ps.output.clear()
+        count += take(list(ps.output))
+    seconds = time.perf_counter() - started
+    return {"devices": count, "seconds": seconds, "sample": sample}
+
+
+# ---- the worker: a child process running the product's discovery -------------------------------------
+def phase_discover(kind: str, server: dict) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "easconsole.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from devices import discovery
+    from devices.models import Device, DiscoveryRun
+    from easconsole.models import ConnectorServer, ExchangeConnector, Site
+
+    connector = ExchangeConnector.objects.filter(name="Bench").first()
+    if connector is None:
+        site, _ = Site.objects.get_or_create(code="B01", defaults={"name": "Bench"})
+        connector = ExchangeConnector(name="Bench", site=site, authentication="basic", username=server["account"][0],
+                                      port=server["port"], state=ExchangeConnector.State.INSTALLED)
+        connector.set_password(server["account"][1])
+        connector.save()
+        ConnectorServer.objects.create(connector=connector, ad_site="HQ", server=server["address"])
+    run = DiscoveryRun.objects.create(connector=connector, kind=kind)
+    started = time.perf_counter()
+    run = (discovery.full_discovery if kind == "full" else discovery.delta_discovery)(run)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"state": run.state, "error": run.error, "seconds": seconds, "seen": run.devices_seen,
+                      "added": run.devices_added, "changed": run.devices_changed, "missing": run.devices_missing,
+                      "ignored": run.devices_ignored, "inventory": Device.objects.count(),
+                      "peak_rss_mb": peak_rss_mb()}), flush=True)
+
+
+def worker(kind: str, server: dict, var_dir: str) -> dict:
+    env = {**os.environ, "EASCONSOLE_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING"}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, __file__, "--phase", "discover", "--kind", kind, "--server", json.dumps(server)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the {kind} discovery process failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def change_devices(server: dict, identities: list[str]) -> int:
+    """Change these devices (their model) through the control API, as users' devices would."""
+    from easconsole.exchange.simulator.testing import ControlClient
+
+    control = ControlClient(server["control_url"], server["control_token"])
+    for identity in identities:
+        control.change_device(identity, model="Bench Changed Model")
+    control.close()
+    return len(identities)
+
+
+def measure(devices: int, changed: float) -> None:
+    print(f"\n== {devices:,} devices ==", flush=True)
+    serve = subprocess.Popen([sys.executable, __file__, "--phase", "serve", "--devices", str(devices)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    server = json.loads(serve.stdout.readline())
+    print(f"simulator generated the organization in {server['generate_seconds']:.1f} s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-discovery-") as var_dir:
+        bare = bare_receive(server, every=max(1, round(1 / changed)))
+        print(f"bare pypsrp receive of Get-ActiveSyncDevice: {bare['devices']:,} objects in {bare['seconds']:.1f} s "
+              f"({bare['devices'] / bare['seconds']:.0f}/s)", flush=True)
+        full = worker("full", server, var_dir)
+        if full["state"] != "succeeded":
+            raise SystemExit(f"full discovery failed: {full['error']}")
+        print(f"full discovery: {full['seconds']:.1f} s, {full['seen'] / full['seconds']:.0f} devices/s "
+              f"({full['seen']:,} read, {full['added']:,} added, {full['ignored']:,} ignored as inactive); "
+              f"ratio to the bare receive {full['seconds'] / bare['seconds']:.2f}; worker peak RSS {full['peak_rss_mb']:.0f} MB",
+              flush=True)
+        count = change_devices(server, bare["sample"])
+        delta = worker("delta", server, var_dir)
+        if delta["state"] != "succeeded":
+            raise SystemExit(f"delta discovery failed: {delta['error']}")
+        print(f"delta discovery after {count:,} devices changed ({changed:.0%}): {delta['seconds']:.1f} s "
+              f"({delta['seen']:,} read in full, {delta['changed']:,} changed); worker peak RSS {delta['peak_rss_mb']:.0f} MB",
+              flush=True)
+    serve.stdin.close()
+    tail = serve.stdout.read().strip().splitlines()
+    serve.wait(timeout=60)
+    if tail:
+        print(f"simulator peak RSS {json.loads(tail[-1])['peak_rss_mb']:.0f} MB", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--changed", type=float, default=0.01)
+    parser.add_argument("--phase", choices=["serve", "discover"], help=argparse.SUPPRESS)
+    parser.add_argument("--devices", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--kind", default="full", help=argparse.SUPPRESS)
+    parser.add_argument("--server", default="{}", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase == "serve":
+        phase_serve(args.devices)
+    elif args.phase == "discover":
+        phase_discover(args.kind, json.loads(args.server))
+    else:
+        print(f"discovery benchmark on {os.cpu_count()} CPU(s)", flush=True)
+        for size in args.sizes:
+            measure(size, args.changed)
+
+
+if __name__ == "__main__":
+    main()

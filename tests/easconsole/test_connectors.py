@@ -159,3 +159,14 @@ def test_properties_keep_the_password_when_left_empty_and_audit_changes(exchange
     event = AuditEvent.objects.filter(action="modify", object_type="Exchange Server connector").get()
     assert event.changes["name"] == ["Contoso", "Contoso HQ"] and "servers" in event.changes
     assert connector.state == ExchangeConnector.State.FLAGGED  # servers changed: installed again
+
+
+def test_the_notification_account_must_have_a_mailbox(exchange, control):
+    settings = services.connection_settings(
+        ExchangeConnector(authentication="basic", username=DEFAULT_ACCOUNT[0], port=exchange.port),
+        [("HQ", exchange.server_address("EXCAS01"))], DEFAULT_ACCOUNT[1])
+    result = services.connection_test(settings, notification_account="nobody@contoso.com")
+    assert not result.ok and result.message == "The notification account nobody@contoso.com has no mailbox in Contoso."
+    with services.exchange.PsrpGateway(settings) as gateway:
+        mailbox = next(gateway.recipients(result_size=1)).primary_smtp_address
+    assert services.connection_test(settings, notification_account=mailbox).ok

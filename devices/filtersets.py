@@ -62,7 +62,7 @@ class DeviceFilterSet(SearchFilterSet):
                                                   method="filter_collection", empty_label=_("Any"))
     inactive_days = django_filters.NumberFilter(
         label=_("Inactive for more than (days)"), method="filter_inactive", min_value=0, max_value=36_500,
-        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "style": "width: 7rem"}),
+        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "style": "width: 6rem"}),
     )
     missing = YesNoFilter(label=_("Missing from Exchange"), method="filter_missing")
 
@@ -78,6 +78,14 @@ class DeviceFilterSet(SearchFilterSet):
         user = getattr(request, "user", None)
         if user is not None:
             self.filters["collection"].queryset = collections_for(user)
+
+    @property
+    def form(self):
+        form = super().form
+        for field in form.fields.values():
+            css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
+            field.widget.attrs.setdefault("class", css)
+        return form
 
     def search(self, queryset, name, value):
         value = value.strip()

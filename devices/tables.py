@@ -1,7 +1,11 @@
 """Tables of Assets and Compliance."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import django_tables2 as tables
+from django.utils.encoding import force_str
+from django.utils.timezone import localtime
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -42,8 +46,21 @@ class ChooseColumnsMixin:
         return [*[name for name in cls.always if name not in chosen], *chosen]
 
 
+def export_value(record: Device, name: str) -> str:
+    if name == "connector":
+        return record.connector.name if record.connector_id else ""
+    value = getattr(record, name)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)
+
+
 class DeviceTable(ChooseColumnsMixin, ConsoleTable):
-    name = tables.Column(linkify=True)
+    name = tables.Column(linkify=True, order_by=("name", "device_id"))
     device_id = tables.Column(_("Device ID"))
     user_display_name = tables.Column(_("User"))
     connector = tables.Column(_("Exchange Server connector"), accessor="connector__name", order_by=("connector__name",))
@@ -74,6 +91,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
             "last_success_sync", "status", "missing_since",
         ]
         empty_text = _("No devices match.")
+        template_name = "devices/_table.html"
 
     def render_access_state(self, value):
         return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), value)
@@ -86,8 +104,16 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
         return format_html('<span class="badge text-bg-secondary" title="{}">{}</span>',
                            _("Exchange no longer has this device"), _("Missing since %(date)s") % {"date": f"{value:%Y-%m-%d}"})
 
-    def value_missing_since(self, value):
-        return value.isoformat(timespec="seconds") if value else ""
+    def export_rows(self, records):
+        """The header, then one row of plain values per record, for the chosen columns.
+
+        Values are read straight from the records (not through each column's renderer), so that
+        exporting 100,000 devices takes seconds; dates are local times to the second.
+        """
+        names = [column.name for column in self.columns.iterall() if not column.column.exclude_from_export]
+        yield [force_str(self.columns[name].header) for name in names]
+        for record in records:
+            yield [export_value(record, name) for name in names]
 
     @classmethod
     def only_fields(cls, columns) -> list[str]:

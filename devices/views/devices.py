@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import csv
+import re
 
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
-from django_tables2.rows import BoundRow
 
 from devices.filtersets import DeviceFilterSet
+from devices.paginators import DeferredJoinPaginator
 from devices.models import CollectionMember, Device, DeviceAction, UserDeviceAffinity
 from devices.selectors import collections_for, devices_for
 from devices.tables import DeviceTable
@@ -21,6 +21,7 @@ from easconsole.generic import ConsoleView, ObjectDetailView, ObjectListView
 
 COLUMNS_SESSION_KEY = "columns:devices.device"
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-][\d\s().-]*")  # a telephone number or a negative number, not a formula
 
 
 class _Echo:
@@ -30,10 +31,11 @@ class _Echo:
         return value
 
 
-def csv_safe(value) -> str:
+def csv_safe(value: str) -> str:
     """A cell a spreadsheet will not run as a formula (device names and notes come from the devices)."""
-    text = force_str(value, strings_only=False) if value is not None else ""
-    return f"'{text}" if text.startswith(CSV_FORMULA_START) else text
+    if value.startswith(CSV_FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
+        return f"'{value}"
+    return value
 
 
 class DeviceListView(ObjectListView):
@@ -64,7 +66,7 @@ class DeviceListView(ObjectListView):
         table = self.table(queryset, request=request, columns=self.columns)
         if request.GET.get("export") == "csv":
             return self.export_csv(table)
-        RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
+        RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": DeferredJoinPaginator}).configure(table)
         context = self.get_context_data(table=table, filter=self.filter, actions=self.permitted_actions(),
                                         column_choices=DeviceTable.column_choices(), chosen_columns=table.chosen_columns)
         return self.render_to_response(context)
@@ -72,17 +74,10 @@ class DeviceListView(ObjectListView):
     def export_csv(self, table) -> StreamingHttpResponse:
         """The filtered, sorted list with the chosen columns, streamed: 100,000 devices never sit in memory at once."""
         table.order_by = self.request.GET.get("sort")
-        queryset = table.data.data
-        columns = [column for column in table.columns.iterall() if not column.column.exclude_from_export]
-
-        def rows():
-            yield [force_str(column.header) for column in columns]
-            for record in queryset.iterator(chunk_size=2000):
-                row = BoundRow(record, table=table)
-                yield [csv_safe(row.get_cell_value(column.name)) for column in columns]
-
+        records = table.data.data.iterator(chunk_size=2000)
+        rows = ([csv_safe(value) for value in row] for row in table.export_rows(records))
         writer = csv.writer(_Echo())
-        response = StreamingHttpResponse((writer.writerow(row) for row in rows()), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="devices.csv"'
         return response
 

@@ -119,6 +119,7 @@ class ObjectListView(ConsoleView):
         context = super().get_context_data(**kwargs)
         context["model"] = self.queryset.model
         context["title"] = self.title or self.queryset.model._meta.verbose_name_plural.capitalize()
+        context["details_pane"] = "hx-get" in (getattr(self.table._meta, "row_attrs", None) or {})
         return context
 
 

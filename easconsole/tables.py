@@ -88,7 +88,7 @@ class ExchangeConnectorTable(ConsoleTable):
         fields = ["name", "site", "environment", "state", "organization_name", "server_in_use", "installed_at"]
 
 
-class ComponentStatusTable(tables.Table):
+class ComponentStatusTable(ConsoleTable):
     """Monitoring ▸ Component Status: SMS_EXCHANGE_CONNECTOR per connector."""
 
     component = tables.Column(_("Component"), empty_values=(), orderable=False)
@@ -98,9 +98,6 @@ class ComponentStatusTable(tables.Table):
     server_in_use = tables.Column(_("Server in use"))
     next_retry_at = tables.DateTimeColumn(verbose_name=_("Next attempt"), format="Y-m-d H:i")
     state_message = tables.Column(_("Description"))
-
-    class Meta:
-        attrs = {"class": "table table-sm table-hover align-middle console-table"}
 
     def render_component(self):
         return "SMS_EXCHANGE_CONNECTOR"

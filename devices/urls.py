@@ -40,3 +40,12 @@ urlpatterns += [
     path("discovery/connectors/<int:pk>/<str:kind>/", discovery.ConnectorDiscoverView.as_view(), name="connector_discover"),
 ]
 # --- end discovery
+
+# --- user device affinity (devices/affinity/): Device ▸ Edit Primary Users, Import User Device Affinity
+from devices.affinity import views as affinity  # noqa: E402
+
+urlpatterns += [
+    path("devices/<int:pk>/primary-users/", affinity.DeviceAffinityView.as_view(), name="device_affinity"),
+    path("user-device-affinity/import/", affinity.AffinityImportView.as_view(), name="affinity_import"),
+]
+# --- end user device affinity

@@ -50,6 +50,7 @@ WORKSPACES: tuple[Workspace, ...] = (
                     Node(_("Devices"), "devices:device_list", "devices.read_collection", ("devices:device_",)),
                     Node(_("Device Collections"), "devices:collection_list", "devices.read_collection", ("devices:collection",)),
                     # --- end devices pages
+                    Node(_("User Device Affinity"), "devices:affinity_import", "devices.modify_resource", ("devices:affinity_",)),  # affinity
                 ),
             ),
         ),

@@ -138,6 +138,17 @@ MATRIX.update({
 # --- end discovery
 
 
+# --- user device affinity (devices/affinity/): Edit Primary Users is read-only for the readers of the device;
+# changing it (POST) needs Modify resource on the device (an empty POST changes nothing and goes back to the
+# page). Import User Device Affinity needs Modify resource on some collection; an empty POST shows the form
+# again. Adding, removing and importing are tested in tests/devices/test_affinity*.py.
+MATRIX.update({
+    "devices:device_affinity": Expect(console_read(), pk("device"),
+                                      post={**ADMIN_WRITE, "operator": REDIRECT, "full_admin": REDIRECT}),
+    "devices:affinity_import": Expect(full_admin_only(operator=OK), post={**ADMIN_WRITE, "operator": OK}),
+})
+# --- end user device affinity
+
 @pytest.fixture
 def objects(db):
     other = make_user("someone-else", "Read-only Analyst")

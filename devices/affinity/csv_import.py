@@ -91,6 +91,12 @@ class Preview:
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
     """The file's physical lines as bytes, numbered from 1, read a chunk at a time; refuses binary and oversized files."""
+    size = getattr(stream, "size", None)
+    if size is None and stream.seekable():
+        size = stream.seek(0, 2)
+        stream.seek(0)
+    if size is not None and size > MAX_BYTES:
+        raise FileRefused(_("The file is larger than %(limit)d MB. Split it into smaller files.") % {"limit": MAX_BYTES // (1024 * 1024)})
     first = stream.read(CHUNK)
     if first.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRefused(_("The file is in UTF-16 (Excel's \"Unicode Text\"). Save it as \"CSV UTF-8 (Comma delimited)\" and upload it again."))
@@ -133,12 +139,15 @@ def _looks_like_header(cells: list[str]) -> bool:
     return any(word in text for word in HEADER_WORDS)
 
 
-def _check(cells: list[str], raw: str) -> str | None:
+def _check(cells: list[str]) -> str | None:
     """Why a line cannot be a row, or None."""
+    columns = len(cells)
     while cells and not cells[-1]:
         cells.pop()  # spreadsheets add empty trailing columns
     if not cells:
         return _("Blank line.")
+    if len(cells) == 1 and columns > 1:
+        return _("The device is missing.")
     if len(cells) == 1:
         if ";" in cells[0] or "\t" in cells[0]:
             return _("The values are separated by a semicolon or a tab: separate the user and the device with a comma.")
@@ -179,7 +188,7 @@ def parse(stream: BinaryIO, *, has_header: bool = False) -> Parsed:
                 if has_header or _looks_like_header(cells):
                     parsed.header, parsed.header_detected = cells, not has_header
                     continue
-            reason = _check(cells, raw)
+            reason = _check(cells)
             if reason is None:
                 key = (cells[0].lower(), cells[1].lower())
                 if key in seen:
@@ -279,8 +288,8 @@ def resolve_users(names: Iterable[str]) -> dict[str, tuple[int, str] | str]:
         elif found:
             result[name] = _("Ambiguous user: it matches the accounts %(names)s.") % {"names": ", ".join(n for _pk, n in found)}
         else:
-            result[name] = _("Unknown user: no active console account is named %(name)s or %(sam)s, or matches the UPN or "
-                             "primary SMTP address of this user in Exchange.") % {"name": name, "sam": sam}
+            result[name] = _("Unknown user: no active console account has this user name (with or without its domain), "
+                             "nor the UPN or primary SMTP address that Exchange gives for this user.")
     return result
 
 

@@ -9,6 +9,8 @@ Environment variables:
     REDIS_URL             e.g. redis://127.0.0.1:6379/0 for django-q2's broker (default: the ORM).
     EASCONSOLE_SECURE     "1" behind HTTPS: secure cookies, HSTS, SSL redirect (production).
     EASCONSOLE_VAR_DIR    where the database, logs and the generated secret key live (default: var/).
+    EASCONSOLE_REMOTE_USER "1" to sign people in as the REMOTE_USER their front server authenticated
+                          (Windows authentication; docs/users.md).
 """
 import os
 import secrets
@@ -125,6 +127,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# --- sign-in by a front server doing Windows authentication (docs/users.md): opt-in. REMOTE_USER must be
+# set by the WSGI server (IIS, Apache), never taken from a request header; the session keeps the person signed in.
+if env_flag("EASCONSOLE_REMOTE_USER"):
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "django.contrib.auth.middleware.PersistentRemoteUserMiddleware")
+    AUTHENTICATION_BACKENDS.insert(1, "devices.affinity.accounts.RemoteUserBackend")
+# --- end sign-in by a front server
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},

@@ -25,8 +25,7 @@ class CollectionRuleForm(forms.Form):
 
     field = forms.ChoiceField(label=_("Device field"), choices=field_choices)
     operator = forms.ChoiceField(label=_("Operator"), choices=CollectionRule.Operator.choices)
-    value = forms.CharField(label=_("Value"), max_length=256, required=False,
-                            help_text=_("Text is compared without regard to case; for dates, give a number of days."))
+    value = forms.CharField(label=_("Value"), max_length=256, required=False)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

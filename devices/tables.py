@@ -7,6 +7,7 @@ import django_tables2 as tables
 from django.utils.encoding import force_str
 from django.utils.timezone import localtime
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Collection, CollectionMember, Device
@@ -36,7 +37,7 @@ class ChooseColumnsMixin:
 
     @classmethod
     def column_choices(cls) -> list[tuple[str, str]]:
-        return [(name, str(cls.base_columns[name].verbose_name or name)) for name in cls.choosable_columns()]
+        return [(name, capfirst(str(cls.base_columns[name].verbose_name or name))) for name in cls.choosable_columns()]
 
     @classmethod
     def clean_columns(cls, columns) -> list[str]:
@@ -60,7 +61,7 @@ def export_value(record: Device, name: str) -> str:
 
 
 class DeviceTable(ChooseColumnsMixin, ConsoleTable):
-    name = tables.Column(linkify=True, order_by=("name", "device_id"))
+    name = tables.Column(_("Name"), order_by=("name", "device_id"))
     device_id = tables.Column(_("Device ID"))
     user_display_name = tables.Column(_("User"))
     connector = tables.Column(_("Exchange Server connector"), accessor="connector__name", order_by=("connector__name",))
@@ -87,11 +88,19 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
             "first_discovered",
         ]
         default_columns = [
-            "name", "device_id", "user_display_name", "device_type", "device_model", "device_os", "access_state",
-            "last_success_sync", "status", "missing_since",
+            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "last_success_sync", "status",
         ]
         empty_text = _("No devices match.")
         template_name = "devices/_table.html"
+        attrs = {"class": "table table-sm table-hover align-middle console-table small text-nowrap"}
+
+    def render_name(self, record):
+        """The name links to the device; a device Exchange no longer has says so whatever the columns."""
+        link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), record.name)
+        if record.missing_since is None:
+            return link
+        return format_html('{} <span class="badge text-bg-secondary" title="{}">{}</span>', link,
+                           _("Exchange no longer has this device"), _("missing"))
 
     def render_access_state(self, value):
         return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), value)
@@ -118,7 +127,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     @classmethod
     def only_fields(cls, columns) -> list[str]:
         """The model fields the chosen columns need (for ``QuerySet.only``)."""
-        fields = {"pk", "name"}
+        fields = {"pk", "name", "missing_since"}
         for name in columns:
             fields.add("connector__name" if name == "connector" else name)
         if "connector__name" in fields:
@@ -147,13 +156,14 @@ class CollectionMemberTable(ConsoleTable):
     device_type = tables.Column(_("Device type"), accessor="device__device_type")
     device_os = tables.Column(_("Operating system"), accessor="device__device_os")
     last_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), accessor="device__last_success_sync", format="Y-m-d H:i")
-    direct = tables.BooleanColumn(_("Membership"), yesno=(_("Direct"), _("By rule")))
+    direct = tables.BooleanColumn(verbose_name=_("Membership"), yesno=(_("Direct"), _("By rule")))
 
     class Meta(ConsoleTable.Meta):
         model = CollectionMember
         fields = ["select", "name", "device_id", "user", "device_type", "device_os", "last_sync", "direct"]
         row_attrs = {**ConsoleTable.Meta.row_attrs, "hx-get": lambda record: f"{record.device.get_absolute_url()}?pane=1"}
         empty_text = _("This collection has no members.")
+        attrs = {"class": "table table-sm table-hover align-middle console-table small text-nowrap"}
 
 
 class DevicePickTable(ConsoleTable):

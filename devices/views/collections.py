@@ -14,6 +14,7 @@ from devices.models import Collection, CollectionMember, CollectionRule, Device
 from devices.rules import field_label
 from devices.selectors import devices_for
 from devices.services.collections import rule_text
+from devices.views.sections import shown
 from devices.tables import CollectionMemberTable, CollectionTable, DevicePickTable
 from easconsole.generic import Action, ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView, ObjectView
 from easconsole.permissions import has_perm
@@ -48,7 +49,7 @@ class CollectionDetailView(ObjectDetailView):
 
     def get_sections(self, obj):
         return [(_("General"), [(_("Name"), obj.name), (_("Comment"), obj.comment), (_("Built-in"), obj.is_builtin),
-                                (_("Created"), obj.created), (_("Membership refreshed"), obj.members_refreshed)])]
+                                (_("Created"), shown(obj.created)), (_("Membership refreshed"), shown(obj.members_refreshed))])]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -122,6 +122,7 @@ class DeviceDetailView(ObjectDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["list_title"] = DeviceListView.title
         device = kwargs.get("object")
         if device is not None and not self.request.GET.get("pane"):
             context["affinities"] = UserDeviceAffinity.objects.filter(device=device).select_related("user").order_by("user__username")

@@ -1,7 +1,11 @@
 """What the device details show, grouped as Exchange groups it (device, user, access, sync, policy, wipe)."""
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.utils.formats import date_format
 from django.utils.text import capfirst
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Device
@@ -24,6 +28,11 @@ SECTIONS = (
 )
 
 
+def shown(value):
+    """Dates as the lists show them (local time, to the second); other values as they are."""
+    return date_format(localtime(value), "Y-m-d H:i:s") if isinstance(value, datetime) else value
+
+
 def device_sections(device: Device) -> list[tuple[str, list[tuple[str, object]]]]:
     """(section title, [(label, value)]) of everything Exchange reported about ``device``."""
     sections = []
@@ -31,6 +40,6 @@ def device_sections(device: Device) -> list[tuple[str, list[tuple[str, object]]]
         rows = []
         for name in names:
             field = Device._meta.get_field(name)
-            rows.append((capfirst(field.verbose_name), getattr(device, name)))
+            rows.append((capfirst(field.verbose_name), shown(getattr(device, name))))
         sections.append((title, rows))
     return sections

@@ -28,6 +28,9 @@ def test_operations_administrator_lands_in_the_console_without_security(page, sc
     expect(page.get_by_role("link", name="Administrative Users")).to_have_count(0)
     expect(page.get_by_role("link", name="Add Exchange Server")).to_have_count(0)
     page.locator('[data-workspace="assets"]').click()
+    # Assets and Compliance opens on Devices (issue 5); its collections are the next node.
+    expect(page.get_by_role("heading", name="Devices", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Device Collections").click()
     expect(page.get_by_role("heading", name="Device collections")).to_be_visible()
     # A click on a row (not on its link) shows the item in the details pane, as the ConfigMgr console does.
     page.get_by_role("row", name=re.compile("All Mobile Devices")).get_by_role("cell").nth(2).click()

@@ -317,3 +317,26 @@ def test_analyst_cannot_import(org, persona_client):
     assert client.get(reverse("devices:affinity_import")).status_code == 403
     assert upload(client, b"CONTOSO\\jdoe,jdoe_iPhone\r\n").status_code == 403
     assert UserDeviceAffinity.objects.count() == 0
+
+
+def test_a_large_confirmed_import_is_exactly_the_preview(persona_client, django_assert_max_num_queries):
+    """5,000 rows through the pages: the session keeps the links, the import writes them in a few batched queries."""
+    from uuid import uuid4
+
+    from devices.models import Device
+    from django.contrib.auth import get_user_model
+
+    n = 5000
+    get_user_model().objects.bulk_create([get_user_model()(username=f"CONTOSO\\u{i:05d}") for i in range(n)])
+    Device.objects.bulk_create([Device(name=f"u{i:05d}_iPhone", device_id=f"DEV{i:08d}", exchange_guid=uuid4(), identity=f"x/{i}",
+                                       mailbox=f"u{i:05d}") for i in range(n)])
+    client = persona_client("operator")
+    content = "".join(f"CONTOSO\\u{i:05d},{'DEV%08d' % i if i % 2 else f'u{i:05d}_iPhone'}\r\n" for i in range(n)).encode()
+    page = client.get(upload(client, content)["Location"])
+    assert page.context["preview"]["new_count"] == n and page.context["preview"]["error_count"] == 0
+    assert len(page.context["preview"]["new"]) == 1000  # listed; all are kept
+    with django_assert_max_num_queries(n // 25):  # batches: SQLite's 999 variables make an audit batch 66 rows
+        services.affinity_import(rows=client.session["affinity_import"]["links"], actor=get_user_model().objects.get(username="operator"))
+    assert UserDeviceAffinity.objects.filter(source=IMPORTED).count() == n
+    assert set(UserDeviceAffinity.objects.values_list("device__mailbox", "user__username")) == {
+        (f"u{i:05d}", f"CONTOSO\\u{i:05d}") for i in range(n)}

@@ -133,7 +133,9 @@ def _decoded(stream: BinaryIO, counter: list[int]) -> Iterator[str]:
 
 
 def _looks_like_header(cells: list[str]) -> bool:
-    if "\\" in cells[0] or "@" in cells[0]:
+    """Headings are words ("User,Device", "DOMAIN\\username,Device name"); a row has digits, "_" or "@" somewhere."""
+    cells = [cell for cell in cells if cell]
+    if any(char.isdigit() or char in "_@" for cell in cells for char in cell):
         return False
     text = " ".join(cells).lower()
     return any(word in text for word in HEADER_WORDS)

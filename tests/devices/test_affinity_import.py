@@ -67,9 +67,16 @@ def test_header_line_ticked_or_recognised_is_skipped(org, tick):
     assert [link.line for link in result.new] == [2] and result.errors == []
 
 
-def test_a_first_row_that_is_data_is_not_taken_for_a_header(org):
-    result = preview("CONTOSO\\jdoe,jdoe_iPhone")
-    assert result.header is None and len(result.new) == 1
+@pytest.mark.parametrize("heading", ["Primary user,Device name", "DOMAIN\\username,Device", "user;device"])
+def test_other_headings_are_recognised(org, heading):
+    result = preview(heading, "CONTOSO\\jdoe,jdoe_iPhone")
+    assert result.header is not None and result.errors == [] and len(result.new) == 1
+
+
+@pytest.mark.parametrize("first", ["CONTOSO\\jdoe,jdoe_iPhone", "username1,user0001_iPhone", "CONTOSO\\user,APPL0001"])
+def test_a_first_row_that_is_data_is_not_taken_for_a_header(org, first):
+    result = preview(first)
+    assert result.header is None and len(result.new) + len(result.errors) == 1
 
 
 def test_unknown_users_and_devices_are_rows_in_error_with_line_and_reason(org):

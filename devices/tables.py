@@ -173,6 +173,7 @@ class DevicePickTable(ConsoleTable):
     name = tables.Column(linkify=True)
     device_id = tables.Column(_("Device ID"))
     user_display_name = tables.Column(_("User"))
+    last_success_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), format="Y-m-d H:i")
 
     class Meta(ConsoleTable.Meta):
         model = Device

@@ -65,3 +65,31 @@ def test_import_preview_confirm_and_edit_primary_users(page, screenshot):
     expect(page.get_by_test_id("transfer-tip")).to_contain_text("Delete the device from the console before the new owner sets up mail")
     screenshot(page, "affinity-edit-primary-users")
     assert UserDeviceAffinity.objects.get(device=phone, user__username="CONTOSO\\mchen").source == "manual"
+
+
+def test_an_unreadable_file_is_refused_and_readers_see_primary_users_read_only(page, browser, console_server, screenshot):
+    everyone = Collection.objects.get(name="All Mobile Devices")
+    phone = DeviceFactory(user="jdoe", device_type="iPhone")
+    CollectionMember.objects.create(collection=everyone, device=phone)
+    UserDeviceAffinity.objects.create(device=phone, user=UserFactory(username="CONTOSO\\jdoe", first_name="John", last_name="Doe"),
+                                      source="automatic")
+    make_persona("operator")
+    make_persona("analyst")
+
+    sign_in(page, "operator", PASSWORD)
+    page.goto("/assets/user-device-affinity/import/")
+    page.get_by_label("CSV file").set_input_files({"name": "excel.csv", "mimeType": "text/csv",
+                                                   "buffer": "CONTOSO\\jdoe,jdoe_iPhone\r\nCONTOSO\\müller,x\r\n".encode("cp1252")})
+    page.get_by_role("button", name="Read the file").click()
+    expect(page.get_by_text("Line 2 is not UTF-8 text")).to_be_visible()
+    screenshot(page, "affinity-import-wrong-encoding")
+
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 1366, "height": 800})
+    reader = context.new_page()
+    sign_in(reader, "analyst", PASSWORD)
+    reader.goto(f"/assets/devices/{phone.pk}/primary-users/")
+    expect(reader.get_by_test_id("read-only")).to_be_visible()
+    expect(reader.get_by_test_id("source")).to_have_text("Automatic (Exchange Server connector)")
+    expect(reader.get_by_role("button", name="Remove")).to_have_count(0)
+    screenshot(reader, "affinity-edit-primary-users-read-only")
+    context.close()

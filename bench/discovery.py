@@ -101,7 +101,11 @@ def phase_discover(kind: str, server: dict) -> None:
     started = time.perf_counter()
     run = (discovery.full_discovery if kind == "full" else discovery.delta_discovery)(run)
     seconds = time.perf_counter() - started
-    print(json.dumps({"state": run.state, "error": run.error, "seconds": seconds, "seen": run.devices_seen,
+    from easconsole import logs
+
+    finished = [line.message for line in logs.tail("EasDisc.log", limit=5) if "read in" in line.message]
+    split = finished[-1].rsplit("; ", 1)[-1] if finished else ""
+    print(json.dumps({"split": split, "state": run.state, "error": run.error, "seconds": seconds, "seen": run.devices_seen,
                       "added": run.devices_added, "changed": run.devices_changed, "missing": run.devices_missing,
                       "ignored": run.devices_ignored, "inventory": Device.objects.count(),
                       "peak_rss_mb": peak_rss_mb()}), flush=True)
@@ -143,14 +147,16 @@ def measure(devices: int, changed: float) -> None:
             raise SystemExit(f"full discovery failed: {full['error']}")
         print(f"full discovery: {full['seconds']:.1f} s, {full['seen'] / full['seconds']:.0f} devices/s "
               f"({full['seen']:,} read, {full['added']:,} added, {full['ignored']:,} ignored as inactive); "
-              f"ratio to the bare receive {full['seconds'] / bare['seconds']:.2f}; worker peak RSS {full['peak_rss_mb']:.0f} MB",
+              f"ratio to the bare receive {full['seconds'] / bare['seconds']:.2f}; worker peak RSS {full['peak_rss_mb']:.0f} MB; "
+              f"{full['split']}",
               flush=True)
         count = change_devices(server, bare["sample"])
         delta = worker("delta", server, var_dir)
         if delta["state"] != "succeeded":
             raise SystemExit(f"delta discovery failed: {delta['error']}")
         print(f"delta discovery after {count:,} devices changed ({changed:.0%}): {delta['seconds']:.1f} s "
-              f"({delta['seen']:,} read in full, {delta['changed']:,} changed); worker peak RSS {delta['peak_rss_mb']:.0f} MB",
+              f"({delta['seen']:,} read in full, {delta['changed']:,} changed); worker peak RSS {delta['peak_rss_mb']:.0f} MB; "
+              f"{delta['split']}",
               flush=True)
     serve.stdin.close()
     tail = serve.stdout.read().strip().splitlines()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Callable
 
 from django.conf import settings
@@ -88,6 +89,7 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
     connector = ExchangeConnector.objects.select_related("site").get(pk=run.connector_id)
     easdisc.info(f"{run.get_kind_display()} of connector {connector.name} started (run {run.pk})")
     previous = _last_success(connector, run)
+    began = time.monotonic()
     try:
         if run.kind == DiscoveryRun.Kind.DELTA and previous is None:
             easdisc.info(f"No earlier successful discovery of {connector.name}: running a full discovery instead")
@@ -101,9 +103,11 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
             ExchangeConnector.objects.filter(pk=connector.pk).update(
                 server_in_use=exchange.current_server or connector.server_in_use,
                 ad_site_in_use=exchange.current_site or connector.ad_site_in_use)
+        read_seconds = time.monotonic() - began
         staging.progress(run, phase="Applying to the inventory")
         on_progress(run)
         applied = apply_run(run, connector)
+        apply_seconds = time.monotonic() - began - read_seconds
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the run, the inventory untouched
         return fail(run, _reason(error))
     staging.finish_staging(run, previous)
@@ -115,7 +119,8 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
     easdisc.info(f"{run.get_kind_display()} of connector {connector.name} finished: {run.devices_seen} devices read, "
                  f"{run.devices_added} added, {run.devices_changed} changed, {run.devices_missing} no longer in Exchange, "
                  f"{run.devices_ignored} ignored (inactive for more than {connector.ignore_inactive_days} days); "
-                 f"affinity: {applied.affinity_added} added, {applied.affinity_removed} removed")
+                 f"affinity: {applied.affinity_added} added, {applied.affinity_removed} removed; "
+                 f"read in {read_seconds:.1f} s, applied in {apply_seconds:.1f} s")
     _refresh_collections()
     on_progress(run)
     return run

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from devices.discovery.services import discovery_request
@@ -29,20 +30,32 @@ def readable_runs(user):
 class DiscoveryRunTable(ConsoleTable):
     queued = tables.DateTimeColumn(format="Y-m-d H:i:s", linkify=True)
     connector = tables.Column(_("Connector"), linkify=lambda record: record.connector.get_absolute_url())
+    kind = tables.Column(_("Kind"))
+    state = tables.Column(_("State"))
     devices_seen = tables.Column(_("Devices read"))
     rate = tables.Column(_("Devices/s"), empty_values=(), orderable=False)
+    devices_missing = tables.Column(_("Gone"), attrs={"th": {"title": _("No longer in Exchange")}})
+    devices_ignored = tables.Column(_("Ignored"), attrs={"th": {"title": _("Inactive devices left out")}})
     error = tables.Column(_("Error"), attrs={"td": {"class": "text-danger small"}})
 
     class Meta(ConsoleTable.Meta):
         model = DiscoveryRun
-        fields = ["queued", "connector", "kind", "state", "phase", "devices_seen", "rate", "devices_added",
-                  "devices_changed", "devices_missing", "devices_ignored", "finished", "error"]
+        fields = ["queued", "connector", "kind", "state", "devices_seen", "rate", "devices_added", "devices_changed",
+                  "devices_missing", "devices_ignored", "error"]
+
+    def render_kind(self, record):
+        return _("Full") if record.kind == DiscoveryRun.Kind.FULL else _("Delta")
+
+    def render_state(self, record):
+        if record.state in ACTIVE_STATES and record.phase:
+            return f"{record.get_state_display()} · {record.phase}"
+        return record.get_state_display()
 
     def render_rate(self, record):
         return f"{record.rate:.0f}" if record.rate else "—"
 
     def render_error(self, value):
-        return value if len(value) <= 160 else value[:157] + "..."
+        return value if len(value) <= 90 else value[:87] + "..."
 
 
 class DiscoveryRunListView(ObjectListView):
@@ -127,7 +140,7 @@ def last_discovery_section(connector: ExchangeConnector) -> tuple[str, list[tupl
     def describe(run: DiscoveryRun | None):
         if run is None:
             return None
-        when = run.finished or run.started or run.queued
+        when = timezone.localtime(run.finished or run.started or run.queued)
         text = _("%(state)s %(when)s: %(seen)s read, %(added)s added, %(changed)s changed, %(missing)s no longer in Exchange") % {
             "state": run.get_state_display(), "when": when.strftime("%Y-%m-%d %H:%M"), "seen": run.devices_seen,
             "added": run.devices_added, "changed": run.devices_changed, "missing": run.devices_missing}

@@ -157,6 +157,10 @@ def test_inactive_devices_are_left_out_and_counted(exchange, control):
     run = discovery.full_discovery(new_run(connector))
     assert run.devices_ignored == len(everything) - len(active) and run.devices_seen == len(everything)
     assert set(Device.objects.values_list("exchange_guid", flat=True)) == {d.guid for d, _ in active}
+    # A delta remembers them: nothing changed, so nothing is read in full, and none is taken for removed.
+    delta = discovery.delta_discovery(new_run(connector, "delta"))
+    assert (delta.state, delta.devices_seen, delta.devices_missing, delta.devices_added) == ("succeeded", 0, 0, 0)
+    assert DiscoveryStagedDevice.objects.filter(run=delta, ignored=True).count() == run.devices_ignored
 
 
 def test_missing_devices_are_marked_then_purged_after_the_retention_period(exchange, control, settings):

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 
 from devices.filtersets import DeviceFilterSet
-from devices.paginators import DeferredJoinPaginator
 from devices.models import CollectionMember, Device, DeviceAction, UserDeviceAffinity
+from devices.paginators import DeferredJoinPaginator
 from devices.selectors import collections_for, devices_for
 from devices.tables import DeviceTable
 from devices.views.sections import device_sections

@@ -21,6 +21,10 @@ BATCH_SIZE = 1000
 _UPDATE_FIELDS = [*records.DATA_FIELDS, "last_discovered", "missing_since"]
 
 
+class StaleRun(Exception):
+    """The run is no longer Running (marked Failed meanwhile)."""
+
+
 @dataclass
 class Applied:
     added: int = 0
@@ -41,6 +45,9 @@ def apply_run(run: DiscoveryRun, connector: ExchangeConnector) -> Applied:
     result = Applied()
     users = None if connector.is_online else ConsoleUsers()  # Exchange Online: affinity is set by hand
     with transaction.atomic():
+        # A run found stale (its worker seemed gone) was marked Failed: it must not apply after all.
+        if not DiscoveryRun.objects.select_for_update().filter(pk=run.pk, state=DiscoveryRun.State.RUNNING).exists():
+            raise StaleRun("The run was marked failed while it was still reading; nothing was applied.")
         last = 0
         while True:
             batch = list(DiscoveryStagedDevice.objects.filter(run=run, pk__gt=last, data__isnull=False)

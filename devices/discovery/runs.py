@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from devices.discovery import staging
-from devices.discovery.apply import apply_run
+from devices.discovery.apply import StaleRun, apply_run
 from devices.discovery.staging import DeviceStager
 from devices.models import Device, DiscoveryRun
 from easconsole.logs import easdisc
@@ -108,6 +108,11 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
         on_progress(run)
         applied = apply_run(run, connector)
         apply_seconds = time.monotonic() - began - read_seconds
+    except StaleRun as error:
+        staging.delete_staging(run)
+        easdisc.error(f"{run.get_kind_display()} of connector {connector.name} (run {run.pk}): {error}")
+        run.refresh_from_db()
+        return run
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the run, the inventory untouched
         return fail(run, _reason(error))
     staging.finish_staging(run, previous)

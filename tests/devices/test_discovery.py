@@ -230,6 +230,10 @@ def test_a_killed_workers_run_is_found_and_failed(exchange, control):
     run.refresh_from_db()
     assert run.state == DiscoveryRun.State.FAILED and "worker stopped" in run.error
     assert not DiscoveryStagedDevice.objects.exists()
+    # Had it only been slow, its worker finds the run failed when it comes to apply: nothing is written.
+    run = discovery.execute(run)
+    assert run.state == DiscoveryRun.State.FAILED and "worker stopped" in run.error
+    assert not Device.objects.exists() and not DiscoveryStagedDevice.objects.exists()
 
 
 def test_one_discovery_of_a_connector_at_a_time(exchange, control):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router, transaction
 from django.db.models import BigIntegerField, BooleanField, Exists, F, OuterRef, QuerySet, Value
 from django.utils import timezone
@@ -20,6 +20,7 @@ from devices.models import ALL_MOBILE_DEVICES, Collection, CollectionMember, Col
 from devices.rules import field_label, rule_validate, rules_q
 from devices.selectors import devices_for
 from easconsole import audit
+from easconsole.permissions import has_perm
 from easconsole.services import object_delete, object_save
 
 COLLECTION_FIELDS = ["name", "comment"]
@@ -50,8 +51,14 @@ def rule_text(rule: CollectionRule) -> str:
 
 def collection_rule_add(*, collection: Collection, field: str, operator: str, value: str, user,
                         address: str | None = None) -> CollectionRule:
-    """Add a query rule (validated against the allowed device fields) and refresh the membership."""
+    """Add a query rule (validated against the allowed device fields) and refresh the membership.
+
+    A rule can match any device, so only someone who may modify every collection adds one: an
+    administrator limited to this collection would otherwise widen their own reach to every device.
+    """
     _refuse_builtin(collection)
+    if user is not None and not has_perm(user, "devices.modify_collection"):
+        raise PermissionDenied(_("Query rules can match any device: only an administrator of all collections can add them."))
     value = rule_validate(field=field, operator=operator, value=value)
     with transaction.atomic():
         rule = CollectionRule.objects.create(collection=collection, field=field, operator=operator, value=value)

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 
+from devices.actions import services as action_services
 from devices.filtersets import DeviceFilterSet
 from devices.models import CollectionMember, Device, DeviceAction, UserDeviceAffinity
 from devices.paginators import DeferredJoinPaginator
@@ -18,6 +19,8 @@ from devices.selectors import collections_for, devices_for
 from devices.tables import DeviceTable
 from devices.views.sections import device_sections
 from easconsole.generic import ConsoleView, ObjectDetailView, ObjectListView
+from easconsole.models import AuditEvent
+from easconsole.permissions import has_perm
 
 COLUMNS_SESSION_KEY = "columns:devices.device"
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -120,6 +123,20 @@ class DeviceDetailView(ObjectDetailView):
     def get_sections(self, obj):
         return device_sections(obj)
 
+    def permitted_actions(self, obj=None):
+        """Wipe, account-only wipe, cancel wipe, allow, block, delete (each enabled or disabled with
+        the reason), then Edit Primary Users."""
+        if obj is None:
+            return []
+        buttons = [{"label": a["label"], "reason": a["reason"],
+                    "style": "outline-danger" if a["kind"] in (DeviceAction.Kind.WIPE, DeviceAction.Kind.DELETE) else "outline-primary",
+                    "url": reverse("devices:device_action", args=[obj.pk, a["kind"]])}
+                   for a in action_services.offered_actions(self.request.user, obj)]
+        if buttons:  # anyone who may act on the device may edit its primary users
+            buttons.append({"label": _("Edit Primary Users"), "style": "outline-secondary", "reason": None,
+                            "url": reverse("devices:device_affinity", args=[obj.pk])})
+        return buttons
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["list_title"] = DeviceListView.title
@@ -129,4 +146,6 @@ class DeviceDetailView(ObjectDetailView):
             context["memberships"] = (CollectionMember.objects.filter(device=device, collection__in=collections_for(self.request.user))
                                       .select_related("collection").order_by("-collection__is_builtin", "collection__name"))
             context["history"] = DeviceAction.objects.filter(device=device).order_by("-requested_at", "-pk")[:25]
+            if has_perm(self.request.user, "easconsole.view_auditevent"):
+                context["audit_events"] = AuditEvent.objects.filter(object_type="mobile device", object_id=str(device.pk))[:25]
         return context

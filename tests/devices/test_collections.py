@@ -288,3 +288,16 @@ def test_an_administrator_limited_to_other_collections_gets_404(client, fleet):
     assert client.get(reverse("devices:collectionrule_add", args=[theirs.pk])).status_code == 404
     assert client.post(reverse("devices:collection_members_add", args=[theirs.pk]), {"select": [fleet["anna"].pk]}).status_code == 404
     assert client.get(reverse("devices:collectionrule_add", args=[mine.pk])).status_code == 200
+
+
+def test_an_administrator_limited_to_a_collection_cannot_widen_it_with_a_rule():
+    from django.core.exceptions import PermissionDenied
+
+    from devices.services import collections as collection_services
+    from tests.personas import make_user
+
+    scoped = CollectionFactory(name="Scoped")
+    admin = make_user("scoped-admin", "Full Administrator", collections=[scoped])
+    with pytest.raises(PermissionDenied, match="only an administrator of all collections"):
+        collection_services.collection_rule_add(collection=scoped, field="device_type", operator="contains", value="", user=admin)
+    assert not scoped.rules.exists()

@@ -28,6 +28,7 @@ urlpatterns += [
     path("devices/actions/<str:kind>/", actions.BulkActionView.as_view(), name="device_bulk_action"),
     path("device-actions/", actions.DeviceActionListView.as_view(), name="deviceaction_list"),
     path("device-actions/<int:pk>/", actions.DeviceActionDetailView.as_view(), name="deviceaction_detail"),
+    path("reports/wipe-actions/", actions.WipeReportView.as_view(), name="wipe_report"),
 ]
 # --- end device actions
 

@@ -101,6 +101,7 @@ WORKSPACES: tuple[Workspace, ...] = (
                 _("Reports"),
                 (
                     Node(_("Overview"), "easconsole:report_index", "easconsole.view_auditevent"),
+                    Node(_("Wipe actions"), "devices:wipe_report", "devices.read_collection"),
                     Node(_("Administrative audit trail"), "easconsole:auditevent_list", "easconsole.view_auditevent", ("easconsole:auditevent_",)),
                 ),
             ),

@@ -107,6 +107,7 @@ MATRIX.update({
                                          lambda objects: {"kind": "block"}, post={**OPERATOR_WRITE, "analyst": OK}),
     "devices:deviceaction_list": Expect(console_read()),
     "devices:deviceaction_detail": Expect(console_read(), pk("action")),
+    "devices:wipe_report": Expect(console_read()),
 })
 # --- end device actions
 
@@ -137,7 +138,6 @@ MATRIX.update({
 })
 # --- end discovery
 
-
 # --- user device affinity (devices/affinity/): Edit Primary Users is read-only for the readers of the device;
 # changing it (POST) needs Modify resource on the device (an empty POST changes nothing and goes back to the
 # page). Import User Device Affinity needs Modify resource on some collection; an empty POST shows the form
@@ -148,6 +148,7 @@ MATRIX.update({
     "devices:affinity_import": Expect(full_admin_only(operator=OK), post={**ADMIN_WRITE, "operator": OK}),
 })
 # --- end user device affinity
+
 
 @pytest.fixture
 def objects(db):

@@ -89,6 +89,12 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
     actions = OBJECT_ACTIONS
     template_name = "easconsole/connector_detail.html"
 
+    def permitted_actions(self, obj=None):
+        # "Retry installation now" only where an installation failed.
+        install = reverse("easconsole:exchangeconnector_install", args=[obj.pk]) if obj is not None else None
+        buttons = super().permitted_actions(obj)
+        return buttons if obj is None or obj.state == ExchangeConnector.State.FAILED else [b for b in buttons if b["url"] != install]
+
     def get_sections(self, obj):
         return [
             (_("General"), [(_("Name"), obj.name), (_("Environment"), obj.get_environment_display()), (_("Site"), obj.site),

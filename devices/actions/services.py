@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from devices.actions import notifications, rules
+from devices.discovery.records import statistics_values
 from devices.models import Device, DeviceAction, UserDeviceAffinity
 from devices.selectors import can_act_on
 from easconsole import audit
@@ -129,6 +130,8 @@ def action_execute(action_id: int) -> DeviceAction | None:
     try:
         with connector_gateway(device.connector) as gateway:
             result = _send(gateway, action, device)
+            if action.kind != Kind.DELETE:
+                _refresh(device, gateway)
     except exchange_errors.ExchangeConnectionError as error:
         return _retry_or_fail(action, str(error))
     except exchange_errors.ExchangeError as error:
@@ -157,6 +160,18 @@ def _send(gateway, action: DeviceAction, device: Device):
     if action.kind == Kind.BLOCK:
         return gateway.block_device(device.mailbox, device.device_id)
     return gateway.remove_device(device.identity)
+
+
+def _refresh(device: Device, gateway) -> None:
+    """Read the device's statistics again, so the console shows at once what the action changed."""
+    try:
+        refresh_device(device, gateway.device_statistics(device.identity))
+    except exchange_errors.ExchangeError as error:  # the action itself succeeded: say so, and let discovery catch up
+        log.warning(f"Could not read the statistics of {device.name} after the action: {error}")
+
+
+def refresh_device(device: Device, statistics) -> None:
+    Device.objects.filter(pk=device.pk).update(**statistics_values(statistics))
 
 
 def _retry_or_fail(action: DeviceAction, reason: str) -> DeviceAction:
@@ -227,7 +242,9 @@ def poll_open_wipes() -> int:
             with connector_gateway(actions[0].device.connector) as gateway:
                 for action in actions:
                     try:
-                        follow(action, gateway.device_statistics(action.device.identity))
+                        statistics = gateway.device_statistics(action.device.identity)
+                        refresh_device(action.device, statistics)
+                        follow(action, statistics)
                     except exchange_errors.ExchangeObjectNotFound:
                         _finish(action, State.FAILED, error="Exchange no longer has this device.")
                     read += 1

@@ -148,3 +148,11 @@ def to_json(values: dict[str, Any]) -> dict[str, Any]:
 def to_model_values(data: dict[str, Any]) -> dict[str, Any]:
     return {k: dt.datetime.fromisoformat(v) if k in DATETIME_FIELDS and isinstance(v, str) else v
             for k, v in data.items() if k in _MODEL_FIELDS}
+
+
+def statistics_values(stats: DeviceStatistics) -> dict[str, Any]:
+    """The Device fields that one Get-ActiveSyncDeviceStatistics answer refreshes (access, sync, policy, wipe)."""
+    values = {name: getattr(stats, attribute) for name, attribute in _FROM_STATISTICS.items()}
+    values.update(access_state=stats.device_access_state, access_state_reason=stats.device_access_state_reason,
+                  access_control_rule=stats.device_access_control_rule)
+    return {name: value for name, value in clean(values).items() if name in values}

@@ -203,6 +203,8 @@ def _changes(run: DiscoveryRun, connector: ExchangeConnector) -> dict:
 
 def _known_owners(connector: ExchangeConnector, exchange) -> staging.OwnerLookup:
     """Delta: owners of mailboxes the inventory already knows; Get-Mailbox -Identity for new ones."""
+    from django.db.models.functions import Lower
+
     from devices.discovery.records import MailboxOwner
     from easconsole.exchange.errors import ExchangeObjectNotFound
 
@@ -210,9 +212,10 @@ def _known_owners(connector: ExchangeConnector, exchange) -> staging.OwnerLookup
         found: dict[tuple[str, str], MailboxOwner] = {}
         aliases = {alias for _, alias in keys if alias}
         known = {}
-        for mailbox, *names in Device.objects.filter(connector=connector, mailbox__in=aliases).exclude(
-                user_sam_account_name="").values_list("mailbox", "user_display_name", "user_sam_account_name",
-                                                     "user_principal_name", "user_primary_smtp_address"):
+        rows = (Device.objects.filter(connector=connector).annotate(key=Lower("mailbox")).filter(key__in=aliases)
+                .exclude(user_sam_account_name="").values_list("mailbox", "user_display_name", "user_sam_account_name",
+                                                               "user_principal_name", "user_primary_smtp_address"))
+        for mailbox, *names in rows:
             known.setdefault(mailbox.lower(), MailboxOwner(*names))
         for key in keys:
             identity, alias = key
@@ -220,7 +223,7 @@ def _known_owners(connector: ExchangeConnector, exchange) -> staging.OwnerLookup
                 found[key] = known[alias]
                 continue
             try:
-                mailbox = next(iter(exchange.mailboxes(identity=identity or alias)), None)
+                mailbox = next(iter(list(exchange.mailboxes(identity=identity or alias))), None)
             except ExchangeObjectNotFound:
                 mailbox = None
             if mailbox is not None:

@@ -244,3 +244,18 @@ def test_one_discovery_of_a_connector_at_a_time(exchange, control):
     with pytest.raises(discovery.DiscoveryBusy):
         discovery.full_discovery(second)
     assert DiscoveryRun.objects.get(pk=second.pk).state == DiscoveryRun.State.QUEUED
+
+
+def test_chosen_ad_containers_limit_discovery(exchange, control):
+    connector = installed_connector(exchange)
+    discovery.full_discovery(new_run(connector))
+    everything = Device.objects.filter(connector=connector).count()
+    connector.all_recipients = False
+    connector.ad_containers = "contoso.com/Users/HQ\n"
+    connector.save()
+    run = discovery.full_discovery(new_run(connector))
+    assert run.state == DiscoveryRun.State.SUCCEEDED and 0 < run.devices_seen < everything
+    present = Device.objects.filter(connector=connector, missing_since__isnull=True)
+    assert present.count() == run.devices_seen and run.devices_missing == everything - run.devices_seen
+    calls = [c for c in control.calls() if c["cmdlet"] in ("Get-ActiveSyncDevice", "Get-Mailbox")]
+    assert calls[-1]["parameters"]["OrganizationalUnit"] == "contoso.com/Users/HQ"

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from devices.discovery import staging
+from devices.discovery import records, staging
 from devices.discovery.apply import StaleRun, apply_run
 from devices.discovery.staging import DeviceStager
 from devices.models import Device, DiscoveryRun
@@ -154,7 +154,8 @@ def _read_full(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_pro
     for ou in containers(connector):
         staging.progress(run, phase="Reading devices and statistics")
         on_progress(run)
-        for device, stats in exchange.devices_with_statistics(organizational_unit=ou):
+        for device, stats in exchange.devices_with_statistics(organizational_unit=ou,
+                                                              statistics_properties=records.STATISTICS_KEPT):
             stager.add(device, stats)
         stager.flush()
 
@@ -182,7 +183,8 @@ def _read_delta(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_pr
     for ou in containers(connector):
         staging.progress(run, phase=f"Reading {changes['count']} added or changed devices")
         on_progress(run)
-        for device, stats in exchange.devices_with_statistics(filter=changed_filter, organizational_unit=ou):
+        for device, stats in exchange.devices_with_statistics(filter=changed_filter, organizational_unit=ou,
+                                                              statistics_properties=records.STATISTICS_KEPT):
             stager.add(device, stats)
         stager.flush()
 

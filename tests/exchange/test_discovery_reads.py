@@ -71,3 +71,14 @@ def test_organizational_unit_scopes_devices_and_mailboxes(gateway: PsrpGateway, 
     assert all(stats is not None and stats.guid == device.guid for device, stats in hq)
     assert {g for g, _ in gateway.device_versions(organizational_unit="contoso.com/Users/HQ")} == {d.guid for d, _ in hq}
     assert 0 < len(list(gateway.mailboxes(organizational_unit="contoso.com/Users/HQ"))) < len(list(gateway.mailboxes()))
+
+
+def test_statistics_can_be_narrowed_to_what_is_kept(gateway: PsrpGateway, log: CallLog) -> None:
+    full = {d.guid: s for d, s in gateway.devices_with_statistics()}
+    log.mark()
+    narrow = list(gateway.devices_with_statistics(statistics_properties=["LastSuccessSync", "Status"]))
+    assert narrow and all(s is not None and s.guid == d.guid for d, s in narrow)  # Guid and Identity added for the join
+    assert all(s.last_success_sync == full[d.guid].last_success_sync and s.status == full[d.guid].status
+               and s.device_model is None for d, s in narrow)
+    selected = [c["parameters"]["Property"] for c in log.since() if c["cmdlet"] == "Select-Object"]
+    assert selected == [["LastSuccessSync", "Status", "Guid", "Identity"]]

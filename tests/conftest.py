@@ -102,7 +102,7 @@ def start_qcluster(console_server, settings):
             os.killpg(worker.pid, signal.SIGTERM)
     for worker in workers:
         try:
-            worker.wait(timeout=20)
+            worker.wait(timeout=3)  # django-q2 waits for its own timeouts on a graceful stop: don't
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()

@@ -61,7 +61,7 @@ MATRIX = {
     "easconsole:exchangeconnector_detail": Expect(console_read(), pk("connector")),
     "easconsole:exchangeconnector_progress": Expect(console_read(), pk("connector")),
     "easconsole:exchangeconnector_edit": Expect(full_admin_only(analyst=FORBIDDEN, operator=FORBIDDEN), pk("connector"), post=ADMIN_WRITE),
-    "easconsole:exchangeconnector_install": Expect(full_admin_only(full_admin=REDIRECT), pk("connector"), post=ADMIN_WRITE),
+    "easconsole:exchangeconnector_install": Expect(full_admin_only(), pk("connector"), post=ADMIN_WRITE),
     "easconsole:exchangeconnector_delete": Expect(full_admin_only(), pk("connector"), post=ADMIN_WRITE),
     "easconsole:componentstatus_list": Expect(console_read()),
     "easconsole:statusmessage_list": Expect(console_read()),

@@ -253,6 +253,22 @@ def poll_open_wipes() -> int:
     return read
 
 
+def follow_from_inventory(connector) -> int:
+    """Move open wipes along from the statistics a discovery stored on their devices (its fields bear
+    the statistics' names). Returns how many were looked at."""
+    actions = (DeviceAction.objects.filter(connector=connector, kind__in=DeviceAction.WIPES, state__in=[State.SENT, State.PENDING])
+               .select_related("device", "requested_by"))
+    count = 0
+    for action in actions:
+        device = action.device
+        # Only statistics read after the wipe was sent say anything about it.
+        if device is not None and device.missing_since is None and device.last_discovered and action.sent_at \
+                and device.last_discovered > action.sent_at:
+            follow(action, device)
+            count += 1
+    return count
+
+
 def requeue_lost_actions(*, older_than: dt.timedelta = dt.timedelta(minutes=1)) -> int:
     """Queue again the Requested actions whose retry is due or whose task was lost (a worker killed
     mid-send, a broker emptied). Runs every minute."""

@@ -127,8 +127,16 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
                  f"affinity: {applied.affinity_added} added, {applied.affinity_removed} removed; "
                  f"read in {read_seconds:.1f} s, applied in {apply_seconds:.1f} s")
     _refresh_collections()
+    _follow_open_wipes(connector)
     on_progress(run)
     return run
+
+
+def _follow_open_wipes(connector: ExchangeConnector) -> None:
+    """The statistics just read move the connector's open wipes along, as the status poll does."""
+    from devices.actions.services import follow_from_inventory
+
+    follow_from_inventory(connector)
 
 
 def full_discovery(run: DiscoveryRun, **kwargs) -> DiscoveryRun:

@@ -144,9 +144,12 @@ class ExchangeConnectorInstallView(ConnectorMixin, ObjectView):
     """Retry the installation now instead of waiting for the next hourly attempt."""
 
     permission_required = "easconsole.modify_site"
+    template_name = "easconsole/connector_install.html"
 
     def get(self, request, *args, **kwargs):
-        return HttpResponseRedirect(self.get_object().get_absolute_url())
+        connector = self.get_object()
+        return self.render_to_response(self.get_context_data(
+            object=connector, title=_("Retry installation: %(name)s") % {"name": connector.name}))
 
     def post(self, request, *args, **kwargs):
         connector = self.get_object()

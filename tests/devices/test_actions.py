@@ -203,3 +203,19 @@ def test_delete_with_a_pending_wipe_needs_the_consequence_accepted(devices, cont
     assert device.missing_since is not None
     [call] = calls(control, "Remove-ActiveSyncDevice")
     assert call["parameters"] == {"Identity": device.identity, "Confirm": False}
+
+
+def test_a_discovery_moves_an_open_wipe_along(devices, control):
+    from django.utils import timezone
+
+    device = devices[11]
+    action = services.action_request(device=device, kind=Kind.WIPE, user=make_persona("operator"))
+    run(action)
+    control.sync_device(device.device_id)
+    assert services.follow_from_inventory(device.connector) == 0  # nothing read since the wipe was sent
+    with services.connector_gateway(device.connector) as gateway:  # what a discovery stores
+        services.refresh_device(device, gateway.device_statistics(device.identity))
+    type(device).objects.filter(pk=device.pk).update(last_discovered=timezone.now())
+    assert services.follow_from_inventory(device.connector) == 1
+    action.refresh_from_db()
+    assert action.state == State.ACKNOWLEDGED

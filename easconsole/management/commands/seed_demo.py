@@ -64,4 +64,16 @@ class Command(BaseCommand):
         )
         connectors.connector_save(connector=connector, servers=[("HQ", "127.0.0.11"), ("Branch", "127.0.0.13")],
                                   password=SIMULATOR_ACCOUNT[1], user=None)
-        self.stdout.write(f"Added the connector {connector.name}; the worker installs it.")
+        self.stdout.write(f"Added the connector {connector.name}; the worker installs it, then discovers its devices.")
+        self.link_end_users(connector)
+
+    def link_end_users(self, connector) -> None:
+        """Give the demo end users the addresses of two mailboxes that have devices, so that discovery
+        links those devices to them (automatic user device affinity) and the catalog shows them."""
+        end_users = get_user_model().objects.filter(username__in=[p[0] for p in PERSONAS if p[3] is None]).order_by("username")
+        with connectors.connector_gateway(connector) as gateway:
+            owners = [r for r in gateway.recipients(result_size=200) if r.has_active_sync_device_partnership and r.primary_smtp_address]
+        for user, owner in zip(end_users, owners):
+            user.email = owner.primary_smtp_address
+            user.save(update_fields=["email"])
+            self.stdout.write(f"{user.username} is {owner.display_name} <{owner.primary_smtp_address}> in the simulated organization.")

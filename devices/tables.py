@@ -61,6 +61,12 @@ def export_value(record: Device, name: str) -> str:
 
 
 class DeviceTable(ChooseColumnsMixin, ConsoleTable):
+    # Ticks for the bulk actions; the inputs belong to the ribbon's form, and a tick does not open the details pane.
+    select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
+        "th__input": {"aria-label": _("Select every device on this page"), "form": "bulk-form",
+                      "onclick": "document.querySelectorAll('input[name=device]').forEach(b => b.checked = this.checked)"},
+        "td__input": {"name": "device", "form": "bulk-form", "onclick": "event.stopPropagation()"},
+    })
     name = tables.Column(_("Name"), order_by=("name", "device_id"))
     device_id = tables.Column(_("Device ID"))
     user_display_name = tables.Column(_("User"))
@@ -90,6 +96,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
         default_columns = [
             "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "last_success_sync", "status",
         ]
+        sequence = ("select", "...")
         empty_text = _("No devices match.")
         template_name = "devices/_table.html"
         attrs = {"class": "table table-sm table-hover align-middle console-table small text-nowrap"}
@@ -169,7 +176,7 @@ class CollectionMemberTable(ConsoleTable):
 class DevicePickTable(ConsoleTable):
     """Devices offered as direct members (Add Resources)."""
 
-    select = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
+    select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
     name = tables.Column(linkify=True)
     device_id = tables.Column(_("Device ID"))
     user_display_name = tables.Column(_("User"))

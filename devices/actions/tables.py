@@ -1,10 +1,9 @@
 """The list of device actions (Monitoring ▸ Device actions) and its filters."""
-import django_filters
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import DeviceAction
-from easconsole.filtersets import SearchFilterSet
+from easconsole.filtersets import SearchFilterSet, YesNoFilter
 from easconsole.tables import ConsoleTable
 
 
@@ -17,11 +16,12 @@ class DeviceActionTable(ConsoleTable):
     class Meta(ConsoleTable.Meta):
         model = DeviceAction
         fields = ["requested_at", "kind", "device_name", "state", "requested_by_name", "via_catalog", "attempts", "finished_at", "error"]
+        empty_text = _("No action has been requested yet.")
 
 
 class DeviceActionFilterSet(SearchFilterSet):
     search_fields = ("device_name", "requested_by_name", "error")
-    open = django_filters.BooleanFilter(label=_("Open only"), method="filter_open")
+    open = YesNoFilter(label=_("Still open"), method="filter_open")
 
     class Meta:
         model = DeviceAction

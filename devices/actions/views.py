@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -93,7 +94,7 @@ class BulkActionView(ConsoleView):
         if request.POST.get("confirm") != "1":
             return self.render_to_response(self.get_context_data(
                 title=_("%(action)s: %(n)d devices") % {"action": Kind(kind).label, "n": len(visible)}, kind=kind,
-                allowed=allowed, refused=refused, consequence=str(rules.CONSEQUENCE[kind]).format(device=_("each device"))))
+                allowed=allowed, refused=refused, consequence=capfirst(str(rules.CONSEQUENCE[kind]).format(device=_("each device")))))
         done, failed = [], []
         for device in allowed:
             try:

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 
+from devices.actions import rules as action_rules
 from devices.actions import services as action_services
 from devices.filtersets import DeviceFilterSet
 from devices.models import CollectionMember, Device, DeviceAction, UserDeviceAffinity
@@ -20,7 +21,7 @@ from devices.tables import DeviceTable
 from devices.views.sections import device_sections
 from easconsole.generic import ConsoleView, ObjectDetailView, ObjectListView
 from easconsole.models import AuditEvent
-from easconsole.permissions import has_perm
+from easconsole.permissions import has_perm, holds_anywhere
 
 COLUMNS_SESSION_KEY = "columns:devices.device"
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -71,8 +72,14 @@ class DeviceListView(ObjectListView):
             return self.export_csv(table)
         RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": DeferredJoinPaginator}).configure(table)
         context = self.get_context_data(table=table, filter=self.filter, actions=self.permitted_actions(),
-                                        column_choices=DeviceTable.column_choices(), chosen_columns=table.chosen_columns)
+                                        column_choices=DeviceTable.column_choices(), chosen_columns=table.chosen_columns,
+                                        bulk_actions=self.bulk_actions())
         return self.render_to_response(context)
+
+    def bulk_actions(self) -> list[tuple[str, str]]:
+        """The actions the user may hold on some collection, for the ticked devices (delete goes one at a time)."""
+        return [(kind, kind.label) for kind in DeviceAction.Kind if kind != DeviceAction.Kind.DELETE
+                and holds_anywhere(self.request.user, action_rules.PERMISSION[kind])]
 
     def export_csv(self, table) -> StreamingHttpResponse:
         """The filtered, sorted list with the chosen columns, streamed: 100,000 devices never sit in memory at once."""

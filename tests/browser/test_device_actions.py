@@ -76,3 +76,19 @@ def test_operator_wipes_cancels_blocks_and_allows(page, qcluster, exchange, scre
         page.goto(f"/assets/devices/{blocked.pk}/")
         expect(page.locator("main")).to_contain_text(re.compile(rf"Access state\s*{expected}"))
     screenshot(page, "device-allowed")
+
+
+def test_operator_blocks_ticked_devices_from_the_list(page, qcluster, exchange, screenshot):
+    devices = inventory(installed_connector(exchange), limit=3)
+    make_persona("operator")
+    sign_in(page, "operator", PASSWORD)
+    page.goto("/assets/devices/")
+    for device in devices[:2]:
+        page.locator(f'input[name="device"][value="{device.pk}"]').check()
+    page.locator("#bulk-form").get_by_role("button", name="Block", exact=True).click()
+    expect(page.get_by_test_id("bulk-allowed")).to_contain_text(devices[0].name)
+    screenshot(page, "devices-bulk-confirmation")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Block requested for 2 device(s)")
+    wait_until(lambda: DeviceAction.objects.filter(kind="block", state="done").count() == 2, timeout=30, interval=0.2,
+               message="both blocks reached Exchange")

@@ -207,13 +207,13 @@ def test_column_chooser_remembers_the_columns_for_the_session(client, fleet):
                                                                "next": f"{LIST}?q=anna"})
     assert response.status_code == 302 and response["Location"] == f"{LIST}?q=anna"
     table = client.get(LIST).context["table"]
-    assert [column.name for column in table.columns] == ["name", "device_imei", "connector"]
+    assert [column.name for column in table.columns] == ["select", "name", "device_imei", "connector"]  # ticks for bulk actions
     page = client.get(LIST).text
     assert "356938035643809" in page and "Contoso Exchange" in page
     exported = rows_of(client.get(LIST, {"export": "csv", "q": "anna"}))
     assert exported == [["Name", "IMEI", "Exchange Server connector"], ["anna.smith_iPhone", "356938035643809", "Contoso Exchange"]]
     client.post(reverse("devices:device_columns"), {"reset": "1"})
-    assert [c.name for c in client.get(LIST).context["table"].columns] == DeviceTable.Meta.default_columns
+    assert [c.name for c in client.get(LIST).context["table"].columns] == ["select", *DeviceTable.Meta.default_columns]
 
 
 def test_column_chooser_only_goes_back_to_the_device_list(client, db):

@@ -33,6 +33,7 @@ class Action:
     permission: str
     style: str = "outline-primary"
     needs_object: bool = False
+    url_args: tuple = ()  # after the object's pk, e.g. ("full",)
 
 
 class ConsoleView(LoginRequiredMixin, TemplateView):
@@ -59,14 +60,18 @@ class ConsoleView(LoginRequiredMixin, TemplateView):
         if not allowed:
             raise PermissionDenied
 
+    def permission_object(self, obj: Model) -> Model:
+        """The object the actions' permissions are held on (the object itself; a connector's site)."""
+        return obj
+
     def permitted_actions(self, obj: Model | None = None) -> list[dict]:
         user = self.request.user
         buttons = []
         for action in self.actions:
             if action.needs_object:
-                if obj is None or not has_perm(user, action.permission, obj):
+                if obj is None or not has_perm(user, action.permission, self.permission_object(obj)):
                     continue
-                url = reverse(action.url_name, args=[obj.pk])
+                url = reverse(action.url_name, args=[obj.pk, *action.url_args])
             else:
                 if not has_perm(user, action.permission):
                     continue

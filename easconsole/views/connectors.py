@@ -1,8 +1,6 @@
 """Administration ▸ Hierarchy Configuration ▸ Exchange Server Connectors: list, wizard, properties, progress."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -20,13 +18,6 @@ from easconsole.services import connectors as services
 from policies.forms import AccessSettingsForm, PolicySettingsForm
 
 
-@dataclass(frozen=True)
-class KindAction(Action):
-    """An action whose URL also names a kind (discovery: full or delta; see devices/urls.py)."""
-
-    kind: str = ""
-
-
 CONNECTOR_ACTIONS = (
     Action(_("Add Exchange Server"), "easconsole:exchangeconnector_add", "easconsole.modify_site", "primary"),
 )
@@ -34,8 +25,8 @@ OBJECT_ACTIONS = (
     Action(_("Properties"), "easconsole:exchangeconnector_edit", "easconsole.modify_site", needs_object=True),
     Action(_("Retry installation now"), "easconsole:exchangeconnector_install", "easconsole.modify_site", needs_object=True),
     # --- discovery (devices/discovery/): a confirmation page that POSTs; the kind is part of the URL
-    KindAction(_("Run full discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, kind="full"),
-    KindAction(_("Run delta discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, kind="delta"),
+    Action(_("Run full discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("full",)),
+    Action(_("Run delta discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("delta",)),
     # --- end discovery
     Action(_("Delete"), "easconsole:exchangeconnector_delete", "easconsole.modify_site", "outline-danger", needs_object=True),
 )
@@ -56,18 +47,8 @@ class ConnectorMixin:
             raise Http404
         return connector
 
-    def permitted_actions(self, obj=None):
-        buttons = []
-        for action in self.actions:
-            target = obj.site if obj is not None else None
-            if action.needs_object and (obj is None or not has_perm(self.request.user, action.permission, target)):
-                continue
-            if not action.needs_object and not has_perm(self.request.user, action.permission):
-                continue
-            buttons.append({"label": action.label, "style": action.style,
-                            "url": reverse(action.url_name, args=[obj.pk, *([action.kind] if getattr(action, "kind", "") else [])])
-                            if action.needs_object else reverse(action.url_name)})
-        return buttons
+    def permission_object(self, obj):
+        return obj.site
 
 
 class ExchangeConnectorListView(ObjectListView):

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from easconsole import append_only, credentials
+from easconsole.exchange.simulator.testing import ControlClient
 from tests.personas import make_persona
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +114,19 @@ def start_qcluster(console_server, settings):
 def qcluster(start_qcluster):
     """A real django-q2 worker on the test database, stopped after the test."""
     return start_qcluster()
+
+
+@pytest.fixture
+def control(exchange):
+    """The control API of the module's simulated organization (its ``exchange`` fixture), for one
+    test: ``control.since`` marks where this test's cmdlet calls begin; every server runs again after."""
+    client = ControlClient.for_simulator(exchange)
+    previous = client.calls()
+    client.since = previous[-1]["seq"] if previous else 0
+    yield client
+    for server in exchange.org.servers:
+        exchange.start_server(server.name)
+    client.close()
 
 
 @pytest.fixture

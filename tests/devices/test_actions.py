@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 
 from devices.actions import services
 from devices.models import Collection, CollectionMember, DeviceAction
-from easconsole.exchange.simulator.testing import ControlClient, running_simulator
+from easconsole.exchange.simulator.testing import running_simulator
 from easconsole.models import AuditEvent
 from tests.devices.actions_support import installed_connector, inventory
 from tests.factories import CollectionFactory
@@ -19,17 +19,6 @@ State, Kind = DeviceAction.State, DeviceAction.Kind
 def exchange():
     with running_simulator(devices=40) as sim:
         yield sim
-
-
-@pytest.fixture
-def control(exchange):
-    client = ControlClient.for_simulator(exchange)
-    previous = client.calls()
-    client.since = previous[-1]["seq"] if previous else 0  # this test's calls only
-    yield client
-    for name in ("EXCAS01", "EXCAS02", "EXCAS03", "EXMBX01", "EXMBX02"):
-        exchange.start_server(name)
-    client.close()
 
 
 @pytest.fixture

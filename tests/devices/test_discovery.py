@@ -25,13 +25,9 @@ def exchange():
 
 
 @pytest.fixture
-def control(exchange):
-    client = ControlClient.for_simulator(exchange)
-    yield client
-    for name in ("EXCAS01", "EXCAS02", "EXCAS03", "EXMBX01", "EXMBX02"):
-        exchange.start_server(name)
-    client.reset()
-    client.close()
+def control(control):
+    yield control
+    control.reset()  # the organization as generated, for the next test
 
 
 def test_full_discovery_stores_exactly_the_organizations_devices(exchange, control):

@@ -10,7 +10,7 @@ from django_q.models import Schedule
 from easconsole import logs, tasks
 from easconsole.models import AuditEvent, ExchangeConnector, StatusMessage
 from easconsole.services import connectors as services
-from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, READONLY_ACCOUNT, ControlClient, running_simulator
+from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, READONLY_ACCOUNT, running_simulator
 from tests.factories import SiteFactory
 from tests.personas import make_persona
 
@@ -24,13 +24,9 @@ def exchange():
 
 
 @pytest.fixture
-def control(exchange):
-    client = ControlClient.for_simulator(exchange)
-    yield client
-    for name in ("EXCAS01", "EXCAS02", "EXCAS03", "EXMBX01", "EXMBX02"):
-        exchange.start_server(name)
-    client.grant(READONLY_ACCOUNT[0], ["Get-ExchangeServer", "Set-CASMailbox", "Clear-ActiveSyncDevice"])
-    client.close()
+def control(control):
+    yield control
+    control.grant(READONLY_ACCOUNT[0], ["Get-ExchangeServer", "Set-CASMailbox", "Clear-ActiveSyncDevice"])
 
 
 def add_connector(exchange, *, name="Contoso", account=DEFAULT_ACCOUNT, site=None, servers=None, user=None):

@@ -23,6 +23,7 @@ from devices.discovery.records import statistics_values
 from devices.models import Device, DeviceAction, UserDeviceAffinity
 from devices.selectors import can_act_on
 from easconsole import audit
+from easconsole.credentials import CredentialError
 from easconsole.exchange import errors as exchange_errors
 from easconsole.models import AuditEvent
 from easconsole.services.connectors import connector_gateway
@@ -125,10 +126,18 @@ def action_execute(action_id: int) -> DeviceAction | None:
         action.next_attempt_at = now + LEASE
         action.save(update_fields=["attempts", "next_attempt_at"])
     device, user = action.device, action.requested_by
-    if device is None or user is None or not user.is_active or not may_request(user, device, action.kind, via_catalog=action.via_catalog):
-        return _finish(action, State.FAILED, error="The requester no longer has the permission, or the device is gone.")
+    if device is None or device.connector is None:
+        return _finish(action, State.FAILED, error="The device or its Exchange Server connector was removed.")
+    if user is None or not user.is_active or not may_request(user, device, action.kind, via_catalog=action.via_catalog):
+        return _finish(action, State.FAILED, error="The requester no longer has the permission.")
+    if action.attempts > MAX_ATTEMPTS:  # earlier attempts ended without an answer (a worker crashing on it)
+        return _finish(action, State.FAILED, error=f"No attempt got an answer from Exchange in {MAX_ATTEMPTS} tries.")
     try:
-        with connector_gateway(device.connector) as gateway:
+        gateway = connector_gateway(device.connector)
+    except (ValueError, CredentialError) as error:  # the connector's settings or its password cannot be used
+        return _finish(action, State.FAILED, error=f"The connector {device.connector} cannot be used: {error}")
+    try:
+        with gateway:
             result = _send(gateway, action, device)
             if action.kind != Kind.DELETE:
                 _refresh(device, gateway)

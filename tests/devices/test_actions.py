@@ -208,3 +208,12 @@ def test_a_discovery_moves_an_open_wipe_along(devices, control):
     assert services.follow_from_inventory(device.connector) == 1
     action.refresh_from_db()
     assert action.state == State.ACKNOWLEDGED
+
+
+def test_a_connector_removed_after_the_request_fails_the_action_with_the_reason(devices, control):
+    action = services.action_request(device=devices[12], kind=Kind.BLOCK, user=make_persona("operator"))
+    devices[12].connector.delete()
+    run(action)
+    action.refresh_from_db()
+    assert action.state == State.FAILED and "connector was removed" in action.error
+    assert calls(control, "Set-CASMailbox") == []

@@ -50,3 +50,14 @@ urlpatterns += [
     path("user-device-affinity/import/", affinity.AffinityImportView.as_view(), name="affinity_import"),
 ]
 # --- end user device affinity
+
+# --- device reports (devices/reports/): Reports ▸ inventory, inactive devices, compliance, settings summary
+from devices.reports import views as reports  # noqa: E402
+
+urlpatterns += [
+    path("reports/devices-by-os-type-access/", reports.InventoryReportView.as_view(), name="report_inventory"),
+    path("reports/inactive-devices/", reports.InactiveReportView.as_view(), name="report_inactive"),
+    path("reports/compliance/", reports.ComplianceReportView.as_view(), name="report_compliance"),
+    path("reports/settings-summary/", reports.SettingsReportView.as_view(), name="report_settings"),
+]
+# --- end device reports

@@ -102,6 +102,12 @@ WORKSPACES: tuple[Workspace, ...] = (
                 (
                     Node(_("Overview"), "easconsole:report_index", "easconsole.view_auditevent"),
                     Node(_("Wipe actions"), "devices:wipe_report", "devices.read_collection"),
+                    # --- device reports (devices/reports/)
+                    Node(_("Devices by OS, type and access state"), "devices:report_inventory", "devices.read_collection"),
+                    Node(_("Inactive mobile devices"), "devices:report_inactive", "devices.read_collection"),
+                    Node(_("Compliance with the connector's settings"), "devices:report_compliance", "devices.read_collection"),
+                    Node(_("Settings summary"), "devices:report_settings", "easconsole.read_site"),
+                    # --- end device reports
                     Node(_("Administrative audit trail"), "easconsole:auditevent_list", "easconsole.view_auditevent", ("easconsole:auditevent_",)),
                 ),
             ),

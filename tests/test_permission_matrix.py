@@ -149,6 +149,16 @@ MATRIX.update({
 })
 # --- end user device affinity
 
+# --- device reports (devices/reports/): every console reader; each report narrows the devices to those the
+# user may read (tested in tests/devices/test_reports.py).
+MATRIX.update({
+    "devices:report_inventory": Expect(console_read()),
+    "devices:report_inactive": Expect(console_read()),
+    "devices:report_compliance": Expect(console_read()),
+    "devices:report_settings": Expect(console_read()),
+})
+# --- end device reports
+
 
 @pytest.fixture
 def objects(db):

@@ -28,6 +28,16 @@ class ReportIndexView(ConsoleView):
                 (_("Refused or failed actions"), outcomes.get("denied", 0) + outcomes.get("failure", 0)),
             ],
         )
+        # --- device reports (devices/reports/): the devices this reader may see, and how many are inactive
+        from devices.reports.queries import inactive
+        from devices.reports.views import DEFAULT_INACTIVE_DAYS
+        from devices.selectors import devices_for
+
+        devices = devices_for(request.user)
+        context["figures"] += [(_("Mobile devices"), devices.count()),
+                               (_("Not synced for %(days)d days") % {"days": DEFAULT_INACTIVE_DAYS},
+                                inactive(devices, DEFAULT_INACTIVE_DAYS).count())]
+        # --- end device reports
         return self.render_to_response(context)
 
 

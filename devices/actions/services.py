@@ -117,7 +117,7 @@ def action_execute(action_id: int) -> DeviceAction | None:
     """
     now = timezone.now()
     with transaction.atomic():
-        action = (DeviceAction.objects.select_for_update().select_related("device__connector", "requested_by")
+        action = (DeviceAction.objects.select_for_update(of=("self",)).select_related("device__connector", "requested_by")
                   .filter(pk=action_id, state=State.REQUESTED)
                   .exclude(next_attempt_at__gt=now).first())
         if action is None:

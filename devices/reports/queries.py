@@ -58,8 +58,8 @@ def inactive(queryset: QuerySet, days: int, now=None) -> QuerySet:
     return queryset.filter(Q(last_success_sync__lt=now - timedelta(days=days)) | Q(last_success_sync__isnull=True))
 
 
-def by_age(queryset: QuerySet, now=None) -> list[tuple[str, int]]:
-    """Inactive devices per age bucket of their last sync, in one query."""
+def by_age(queryset: QuerySet, days: int = 30, now=None) -> list[tuple[str, int]]:
+    """Inactive devices per age bucket of their last sync, in one query (buckets wholly under ``days`` left out)."""
     now = now or timezone.now()
     aggregates = {}
     for index, (_label, older, newer) in enumerate(AGE_BUCKETS):
@@ -69,7 +69,7 @@ def by_age(queryset: QuerySet, now=None) -> list[tuple[str, int]]:
         aggregates[f"b{index}"] = Count("pk", filter=query)
     aggregates["never"] = Count("pk", filter=Q(last_success_sync__isnull=True))
     counts = queryset.order_by().aggregate(**aggregates)
-    return [*[(str(label), counts[f"b{i}"]) for i, (label, _o, _n) in enumerate(AGE_BUCKETS)],
+    return [*[(str(label), counts[f"b{i}"]) for i, (label, _o, newer) in enumerate(AGE_BUCKETS) if newer is None or newer > days],
             (str(_("Never synced")), counts["never"])]
 
 

@@ -64,6 +64,7 @@ class ReportDeviceTable(ConsoleTable):
         fields = ["name", "device_id", "user_display_name", "user_principal_name", "device_type", "device_os", "connector"]
         template_name = "devices/_table.html"
         row_attrs = {}  # no details pane on a report: the name links to the device
+        sequence = ("name", "user_display_name", "connector", "device_type", "device_os", "...")
         empty_text = _("No devices match.")
         attrs = {"class": "table table-sm table-hover align-middle console-table small text-nowrap"}
 
@@ -88,7 +89,7 @@ class InactiveDeviceTable(ReportDeviceTable):
 
     class Meta(ReportDeviceTable.Meta):
         fields = [*ReportDeviceTable.Meta.fields, "last_success_sync"]
-        sequence = ("name", "device_id", "user_display_name", "user_principal_name", "last_success_sync", "...")
+        sequence = ("name", "user_display_name", "last_success_sync", "connector", "...")
         order_by = ("last_success_sync",)
 
 
@@ -101,3 +102,5 @@ class NonCompliantDeviceTable(ReportDeviceTable):
     class Meta(ReportDeviceTable.Meta):
         fields = [*ReportDeviceTable.Meta.fields, "policy_applied", "policy_application_status", "last_policy_update_time",
                   "access_state"]
+        sequence = ("name", "user_display_name", "connector", "policy_application_status", "policy_applied",
+                    "last_policy_update_time", "access_state", "...")

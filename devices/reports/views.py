@@ -108,7 +108,7 @@ class InactiveReportView(DeviceReportView):
             table.order_by = request.GET.get("sort") or "last_success_sync"
             return streamed_csv(table, table.data.data, "inactive-mobile-devices.csv")
         RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
-        by_age = queries.bars(queries.by_age(queries.inactive(devices, self.days)))
+        by_age = queries.bars(queries.by_age(queries.inactive(devices, self.days), self.days))
         return self.render_to_response(self.get_context_data(table=table, by_age=by_age, days=self.days))
 
 

@@ -35,7 +35,7 @@ class ReportIndexView(ConsoleView):
 
         devices = devices_for(request.user)
         context["figures"] += [(_("Mobile devices"), devices.count()),
-                               (_("Not synced for %(days)d days") % {"days": DEFAULT_INACTIVE_DAYS},
+                               (_("Not synced for more than %(days)d days") % {"days": DEFAULT_INACTIVE_DAYS},
                                 inactive(devices, DEFAULT_INACTIVE_DAYS).count())]
         # --- end device reports
         return self.render_to_response(context)

@@ -50,7 +50,8 @@ def account_wipe_unavailable(device: Device) -> str | None:
 
 def refusal(device: Device, kind: str, *, open_wipe: DeviceAction | None, confirmed_wipe_loss: bool = False) -> str | None:
     """Why ``kind`` cannot be requested on ``device`` now, or None."""
-    if device.connector is None or device.connector.state != device.connector.State.INSTALLED:
+    # A connector installed once keeps working while it is installed again (after a change of its settings).
+    if device.connector is None or device.connector.installed_at is None:
         return _("The device's Exchange Server connector is not installed.")
     if device.missing_since and kind != Kind.DELETE:
         return _("Exchange no longer has this device.")

@@ -1,5 +1,6 @@
 """The Application Catalog: an end user sees and wipes only their own devices; every tampering is refused and audited."""
 import pytest
+from django.utils import timezone
 from django.urls import reverse
 
 from devices.models import DeviceAction, UserDeviceAffinity
@@ -12,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def connector():
-    return ExchangeConnector.objects.create(name="Contoso", site=SiteFactory(code="P01"), state=ExchangeConnector.State.INSTALLED)
+    return ExchangeConnector.objects.create(name="Contoso", site=SiteFactory(code="P01"), state=ExchangeConnector.State.INSTALLED,
+                                            installed_at=timezone.now())
 
 
 @pytest.fixture

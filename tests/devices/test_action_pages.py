@@ -1,5 +1,6 @@
 """The console pages of device actions: confirmation, bulk selection with refusals, the wipe report."""
 import pytest
+from django.utils import timezone
 from django.urls import reverse
 
 from devices.models import CollectionMember, DeviceAction
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def devices():
-    connector = ExchangeConnector.objects.create(name="Contoso", site=SiteFactory(code="P01"), state=ExchangeConnector.State.INSTALLED,
+    connector = ExchangeConnector.objects.create(name="Contoso", site=SiteFactory(code="P01"), state=ExchangeConnector.State.INSTALLED, installed_at=timezone.now(),
                                                  known_servers=[{"name": "EX1", "fqdn": "ex1", "roles": ["Mailbox"], "site": "HQ",
                                                                  "version": "Version 15.1 (Build 2507.6)"}])
     return [DeviceFactory(user=f"user{n}", connector=connector, device_active_sync_version=v)

@@ -125,10 +125,20 @@ class DeviceActionListView(ObjectListView):
     object_permission = False
     title = gettext_lazy("Device actions")
 
+    template_name = "devices/deviceaction_list.html"
+
     def get_queryset(self):
         if has_perm(self.request.user, self.permission_required):
             return self.queryset.all()
         return self.queryset.filter(device__in=devices_for(self.request.user))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Wipes that ended without reaching the device are raised here, with a link to them.
+        context["unfinished_wipes"] = dict(
+            self.get_queryset().filter(kind__in=DeviceAction.WIPES, state__in=[DeviceAction.State.EXPIRED, DeviceAction.State.FAILED])
+            .values_list("state").annotate(n=Count("pk")))
+        return context
 
 
 class DeviceActionDetailView(ObjectDetailView):

@@ -1,5 +1,5 @@
 """Forms of the Administration workspace."""
-from crispy_forms.layout import Fieldset, Layout
+from crispy_forms.layout import Div, Fieldset, Layout
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -50,9 +50,11 @@ class RoleAssignmentForm(ConsoleModelForm):
 
     def get_layout(self):
         return Layout(
-            Fieldset(_("Administrative user"), "principal_type", "user", "group"),
+            Fieldset(_("Administrative user"), "principal_type", Div("user", data_show_when="principal_type=user"),
+                     Div("group", data_show_when="principal_type=group")),
             Fieldset(_("Security role"), "role"),
-            Fieldset(_("Security scopes"), "all_sites", "sites", "all_collections", "collections"),
+            Fieldset(_("Security scopes"), "all_sites", Div("sites", data_show_when="all_sites=off"),
+                     "all_collections", Div("collections", data_show_when="all_collections=off")),
         )
 
     def clean(self):

@@ -64,3 +64,18 @@ def test_wrong_password_is_explained(page, screenshot):
     sign_in(page, "operator", "not-the-password")
     expect(page.get_by_role("alert")).to_contain_text("correct username and password")
     screenshot(page, "sign-in-failed")
+
+
+def test_administrative_user_form_shows_only_what_applies(page, screenshot):
+    make_persona("full_admin")
+    sign_in(page, "full_admin", PASSWORD)
+    page.goto("/administration/security/administrative-users/add/")
+    expect(page.locator("#id_user")).to_be_visible()
+    expect(page.locator("#id_group")).to_be_hidden()
+    expect(page.locator("#div_id_sites")).to_be_hidden()
+    page.get_by_label("A group").check()
+    expect(page.locator("#id_group")).to_be_visible()
+    expect(page.locator("#id_user")).to_be_hidden()
+    page.get_by_label("All sites").uncheck()
+    expect(page.locator("#div_id_sites")).to_be_visible()
+    screenshot(page, "administrative-user-form")

@@ -91,3 +91,14 @@ def test_wipe_report_counts_states_and_exports(client, devices):
     assert 'data-testid="count-acknowledged">1<' in page.text and 'data-testid="count-failed">1<' in page.text
     export = client.get(reverse("devices:wipe_report"), {"export": "csv"}).content.decode()
     assert len(export.strip().splitlines()) == 4 and devices[1].name in export
+
+
+def test_monitoring_raises_expired_and_failed_wipes(client, devices):
+    for device, state in zip(devices, ["expired", "failed", "acknowledged"]):
+        DeviceAction.objects.create(device=device, device_name=device.name, device_identity=device.identity, kind="wipe",
+                                    state=state, requested_by_name="operator")
+    client.force_login(make_persona("analyst"))
+    page = client.get(reverse("devices:deviceaction_list")).text
+    alert = page.split('data-testid="unfinished-wipes"')[1].split("</div>")[0]
+    assert "1 wipe expired without an acknowledgement" in alert and "1 wipe failed" in alert
+    assert "?kind=wipe&amp;state=expired" in alert

@@ -294,9 +294,10 @@ def offered_actions(user, device: Device) -> list[dict]:
     enabled or disabled with the reason (an account-only wipe the device cannot do, a cancel with
     nothing to cancel)."""
     wipe = open_wipe(device)
+    permitted = {perm: can_act_on(user, perm, device) for perm in set(rules.PERMISSION.values())}
     offered = []
     for kind in Kind:
-        if not can_act_on(user, rules.PERMISSION[kind], device):
+        if not permitted[rules.PERMISSION[kind]]:
             continue
         reason = rules.refusal(device, kind, open_wipe=wipe, confirmed_wipe_loss=True)
         if kind in DeviceAction.WIPES and wipe is not None and wipe.kind == kind:

@@ -158,15 +158,14 @@ class TestResult:
 
 
 def connection_test(settings: exchange.ConnectionSettings, *, exclude_connector: int | None = None,
-                    notification_account: str = "", known_servers: list[dict] = ()) -> TestResult:
+                    notification_account: str = "", servers_known: list[ServerInfo] = ()) -> TestResult:
     """Connect with ``settings`` (failover included), identify the organization, run the preflight.
 
-    ``known_servers`` are those Exchange reported last time: when no configured server answers,
+    ``servers_known`` are those Exchange reported last time: when no configured server answers,
     failover tries them (another CAS of the site, then a mailbox server).
     """
-    known = [ServerInfo(s["name"], s["fqdn"], tuple(s["roles"]), s["site"], s.get("version", "")) for s in known_servers]
     try:
-        with exchange.PsrpGateway(settings, known_servers=known) as gateway:
+        with exchange.PsrpGateway(settings, known_servers=servers_known) as gateway:
             organization = gateway.organization()
             preflight = gateway.preflight()
             result = TestResult(ok=not preflight.missing, message="", organization=organization.name,
@@ -230,7 +229,7 @@ def connector_install(connector: ExchangeConnector) -> bool:
     except Exception as error:  # a settings problem or a password that no longer decrypts
         return _install_failed(connector, str(error))
     result = connection_test(settings, exclude_connector=connector.pk, notification_account=connector.notification_account,
-                             known_servers=connector.known_servers)
+                             servers_known=known_servers(connector))
     if not result.ok:
         return _install_failed(connector, result.message)
     now = timezone.now()

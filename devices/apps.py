@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class DevicesConfig(AppConfig):
     name = "devices"
     verbose_name = _("Assets and Compliance")
+
+    def ready(self):
+        from devices import extensions
+
+        extensions.register()

@@ -5,7 +5,10 @@ device (DESIGN.md §4), or holds it globally.
 """
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+import datetime as dt
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from devices.models import Collection, CollectionMember, Device
 from easconsole.permissions import has_perm, objects_for
@@ -28,3 +31,12 @@ def devices_for(user, perm: str = "devices.read_collection", queryset: QuerySet 
 
 def can_act_on(user, perm: str, device: Device) -> bool:
     return devices_for(user, perm, Device.objects.filter(pk=device.pk)).exists()
+
+
+DEFAULT_INACTIVE_DAYS = 30  # the inactive devices report's default, and Reports ▸ Overview's figure
+
+
+def inactive(queryset: QuerySet, days: int, now=None) -> QuerySet:
+    """Devices whose last successful sync is more than ``days`` days ago, or that never synced."""
+    now = now or timezone.now()
+    return queryset.filter(Q(last_success_sync__lt=now - dt.timedelta(days=days)) | Q(last_success_sync__isnull=True))

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class PoliciesConfig(AppConfig):
     name = "policies"
     verbose_name = _("Mobile device settings and access rules")
+
+    def ready(self):
+        from policies import extensions
+
+        extensions.register()

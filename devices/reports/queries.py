@@ -9,6 +9,7 @@ from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+
 UNKNOWN = "Unknown"
 COMPLIANT = "AppliedInFull"
 POLICY_STATUSES = (COMPLIANT, "PartiallyApplied", "NotApplied", "ExternallyManaged", UNKNOWN)
@@ -50,12 +51,6 @@ def by_os_family(queryset: QuerySet) -> list[tuple[str, int]]:
 
 def by_field(queryset: QuerySet, field: str) -> list[tuple[str, int]]:
     return _grouped(queryset, F(field))
-
-
-def inactive(queryset: QuerySet, days: int, now=None) -> QuerySet:
-    """Devices whose last successful sync is more than ``days`` days ago, or that never synced."""
-    now = now or timezone.now()
-    return queryset.filter(Q(last_success_sync__lt=now - timedelta(days=days)) | Q(last_success_sync__isnull=True))
 
 
 def by_age(queryset: QuerySet, days: int = 30, now=None) -> list[tuple[str, int]]:

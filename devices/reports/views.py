@@ -16,7 +16,7 @@ from django_tables2 import RequestConfig
 from devices.models import Device
 from devices.reports import queries
 from devices.reports.tables import InactiveDeviceTable, InactiveFilterSet, NonCompliantDeviceTable, ReportFilterSet
-from devices.selectors import devices_for
+from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive
 from devices.views.devices import _Echo, csv_safe
 from easconsole.generic import ConsoleView
 from easconsole.models import ExchangeConnector, Site
@@ -25,7 +25,6 @@ from policies import catalog
 from policies.models import AccessRule
 from policies.services import connector_policy, managed_groups
 
-DEFAULT_INACTIVE_DAYS = 30
 
 
 def csv_response(rows, filename: str) -> HttpResponse:
@@ -101,14 +100,13 @@ class InactiveReportView(DeviceReportView):
     def get(self, request, *args, **kwargs):
         self.check_permission()
         devices = self.filtered_devices()
-        inactive = queries.inactive(devices, self.days).select_related("connector").only(*InactiveDeviceTable.only_fields(),
-                                                                                          "last_success_sync")
-        table = InactiveDeviceTable(inactive, request=request)
+        rows = inactive(devices, self.days).select_related("connector").only(*InactiveDeviceTable.only_fields(), "last_success_sync")
+        table = InactiveDeviceTable(rows, request=request)
         if request.GET.get("export") == "csv":
             table.order_by = request.GET.get("sort") or "last_success_sync"
             return streamed_csv(table, table.data.data, "inactive-mobile-devices.csv")
         RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
-        by_age = queries.bars(queries.by_age(queries.inactive(devices, self.days), self.days))
+        by_age = queries.bars(queries.by_age(inactive(devices, self.days), self.days))
         return self.render_to_response(self.get_context_data(table=table, by_age=by_age, days=self.days))
 
 

@@ -5,7 +5,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
-from devices.models import Collection
 from easconsole.forms.base import ConsoleModelForm
 from easconsole.models import RoleAssignment, Site
 
@@ -45,7 +44,6 @@ class RoleAssignmentForm(ConsoleModelForm):
         self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
         self.fields["group"].queryset = Group.objects.order_by("name")
         self.fields["sites"].queryset = Site.objects.all()
-        self.fields["collections"].queryset = Collection.objects.all()
         self.initial.setdefault("principal_type", self.PRINCIPAL_GROUP if self.instance.group_id else self.PRINCIPAL_USER)
 
     def get_layout(self):

@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from easconsole import audit
+from easconsole import audit, extensions
 from easconsole.exchange import errors as exchange_errors
 from easconsole.exchange import gateway as exchange
 from easconsole.exchange.values import ServerInfo
@@ -121,14 +121,11 @@ def connector_save(*, connector: ExchangeConnector, servers: list[tuple[str, str
         if reinstall:
             _flag_for_installation(connector)
         connector.save()
-        # --- discovery (devices/discovery/): new discovery settings of an installed connector reschedule it.
-        if connector.state == ExchangeConnector.State.INSTALLED and DISCOVERY_SCHEDULE_FIELDS & changes.keys():
-            _discovery_schedules_save(connector)
-        # --- end discovery
         if "servers" in changes or creating:
             connector.servers.all().delete()
             ConnectorServer.objects.bulk_create(ConnectorServer(connector=connector, ad_site=s, server=h) for s, h in servers)
         audit.record(user=user, action="create" if creating else "modify", obj=connector, address=address, changes=changes)
+        extensions.connector_saved.send(sender=ExchangeConnector, connector=connector, changes=changes, created=creating)
     return connector
 
 
@@ -203,16 +200,15 @@ def _is_mailbox(gateway, address: str) -> bool:
 
 
 def connector_add(*, connector: ExchangeConnector, servers: list[tuple[str, str]], password: str, user,
-                  policy: dict | None = None, access: dict | None = None, address: str | None = None) -> ExchangeConnector:
-    """The Add Exchange Server wizard's Finish: the connector, its settings and access rules, in one transaction."""
-    from policies import services as policy_services
-
+                  steps: dict[str, dict] | None = None, address: str | None = None) -> ExchangeConnector:
+    """The Add Exchange Server wizard's Finish: the connector, and what the apps' wizard pages hold
+    (``steps``: step name -> the keyword arguments of that step's save), in one transaction."""
+    steps = steps or {}
     with transaction.atomic():
         connector_save(connector=connector, servers=servers, user=user, password=password, address=address)
-        if policy is not None:
-            policy_services.policy_settings_save(connector=connector, user=user, address=address, **policy)
-        if access is not None:
-            policy_services.access_settings_save(connector=connector, user=user, address=address, **access)
+        for step in extensions.wizard_steps:
+            if step.name in steps:
+                step.save(connector=connector, user=user, address=address, **steps[step.name])
     return connector
 
 
@@ -250,20 +246,8 @@ def connector_install(connector: ExchangeConnector) -> bool:
                   f"SITE={connector.site.code} - {COMPONENT} installed for connector {connector.name}",
                   extra={"component": "SMS_SITE_COMPONENT_MANAGER"})
     easdisc.info(f"Connector {connector.name} uses {result.server} in site {result.ad_site}")
-    _discovery_schedules_save(connector)  # discovery (devices/discovery/): its schedules start now
+    extensions.connector_installed.send(sender=ExchangeConnector, connector=connector)
     return True
-
-
-# --- discovery (devices/discovery/) ------------------------------------------------------------------
-DISCOVERY_SCHEDULE_FIELDS = {"full_discovery_days", "full_discovery_time", "delta_interval_minutes"}
-
-
-def _discovery_schedules_save(connector: ExchangeConnector) -> None:
-    """Create or update the connector's full and delta discovery schedules (connector-<id>-discovery-*)."""
-    from devices.discovery.services import discovery_schedules_save  # devices imports this module
-
-    discovery_schedules_save(connector)
-# --- end discovery
 
 
 def _install_failed(connector: ExchangeConnector, reason: str) -> bool:

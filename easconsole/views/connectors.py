@@ -9,13 +9,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from formtools.wizard.views import SessionWizardView
 
-from easconsole import tables
+from easconsole import extensions, tables
 from easconsole.forms.connectors import AccountForm, DiscoveryForm, GeneralForm, SummaryForm
 from easconsole.generic import Action, ConsoleView, ObjectDeleteView, ObjectDetailView, ObjectListView, ObjectView
 from easconsole.models import ExchangeConnector
 from easconsole.permissions import has_perm
 from easconsole.services import connectors as services
-from policies.forms import AccessSettingsForm, PolicySettingsForm
 
 
 CONNECTOR_ACTIONS = (
@@ -24,12 +23,9 @@ CONNECTOR_ACTIONS = (
 OBJECT_ACTIONS = (
     Action(_("Properties"), "easconsole:exchangeconnector_edit", "easconsole.modify_site", needs_object=True),
     Action(_("Retry installation now"), "easconsole:exchangeconnector_install", "easconsole.modify_site", needs_object=True),
-    # --- discovery (devices/discovery/): a confirmation page that POSTs; the kind is part of the URL
-    Action(_("Run full discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("full",)),
-    Action(_("Run delta discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("delta",)),
-    # --- end discovery
-    Action(_("Delete"), "easconsole:exchangeconnector_delete", "easconsole.modify_site", "outline-danger", needs_object=True),
 )
+DELETE_ACTION = Action(_("Delete"), "easconsole:exchangeconnector_delete", "easconsole.modify_site", "outline-danger",
+                       needs_object=True)
 
 
 class ConnectorMixin:
@@ -67,8 +63,11 @@ class ExchangeConnectorListView(ObjectListView):
 
 class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
     permission_required = "easconsole.read_site"
-    actions = OBJECT_ACTIONS
     template_name = "easconsole/connector_detail.html"
+
+    @property
+    def actions(self):
+        return (*OBJECT_ACTIONS, *extensions.connector_actions, DELETE_ACTION)
 
     def permitted_actions(self, obj=None):
         # "Retry installation now" only where an installation failed.
@@ -93,15 +92,8 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
                               (_("Search"), _("all recipients") if obj.all_recipients else obj.ad_containers),
                               (_("Ignore devices inactive for more than"), _("%(n)s days") % {"n": obj.ignore_inactive_days}),
                               (_("Concurrent Exchange sessions"), obj.max_concurrency)]),
-            discovery_section(obj),  # discovery (devices/discovery/)
+            *(section(obj) for section in extensions.connector_sections),
         ]
-
-
-def discovery_section(connector):
-    """The "Last discovery" section (devices/discovery/), imported late: devices' views import this module."""
-    from devices.views.discovery import last_discovery_section
-
-    return last_discovery_section(connector)
 
 
 class ExchangeConnectorProgressView(ConnectorMixin, ObjectView):
@@ -146,22 +138,23 @@ class ExchangeConnectorDeleteView(ConnectorMixin, ObjectDeleteView):
         services.connector_delete(connector=obj, user=self.request.user, address=self.address)
 
 
-WIZARD_STEPS = [
-    ("general", GeneralForm, _("General")),
-    ("account", AccountForm, _("Account")),
-    ("discovery", DiscoveryForm, _("Discovery")),
-    ("settings", PolicySettingsForm, _("Settings")),
-    ("access", AccessSettingsForm, _("Access Rules")),
-    ("summary", SummaryForm, _("Summary")),
-]
+def wizard_steps() -> list[tuple[str, type, str]]:
+    """The wizard's pages: General, Account, Discovery, the apps' pages (Settings, Access Rules), Summary."""
+    return [("general", GeneralForm, _("General")), ("account", AccountForm, _("Account")),
+            ("discovery", DiscoveryForm, _("Discovery")),
+            *((step.name, step.form, step.label) for step in extensions.wizard_steps),
+            ("summary", SummaryForm, _("Summary"))]
 
 
 class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
     """Add Exchange Server: General, Account, Discovery, Settings, Access Rules, Summary, then Progress."""
 
-    form_list = [(name, form) for name, form, _label in WIZARD_STEPS]
     template_name = "easconsole/connector_wizard.html"
     permission_required = "easconsole.modify_site"
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return super().as_view(form_list=[(name, form) for name, form, _label in wizard_steps()], **initkwargs)
 
     def get(self, request, *args, **kwargs):
         self.check_permission()
@@ -214,7 +207,7 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
         context["title"] = _("Add Exchange Server")
-        context["step_labels"] = [(name, label) for name, _form, label in WIZARD_STEPS] + [("progress", _("Progress")), ("completion", _("Completion"))]
+        context["step_labels"] = [(name, label) for name, _form, label in wizard_steps()] + [("progress", _("Progress")), ("completion", _("Completion"))]
         if self.steps.current == "summary":
             context["summary"] = self.summary()
             context.setdefault("test", self.run_test())
@@ -238,7 +231,7 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
             return HttpResponseRedirect(reverse("easconsole:exchangeconnector_list"))
         connector = services.connector_add(
             connector=connector, servers=servers, password=password or "", user=self.request.user, address=self.address,
-            policy=form_dict["settings"].service_kwargs(), access=form_dict["access"].service_kwargs(),
+            steps={step.name: form_dict[step.name].service_kwargs() for step in extensions.wizard_steps},
         )
         return HttpResponseRedirect(reverse("easconsole:exchangeconnector_progress", args=[connector.pk]))
 

@@ -3,8 +3,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from django_q.models import Task
 
-from devices.models import Collection
-from easconsole import filtersets, tables
+from easconsole import extensions, filtersets, tables
 from easconsole.generic import ConsoleView, ObjectDetailView, ObjectListView
 from easconsole.models import AuditEvent, RoleAssignment, Site
 
@@ -22,22 +21,13 @@ class ReportIndexView(ConsoleView):
             title=_("Reports"),
             figures=[
                 (_("Sites"), Site.objects.count()),
-                (_("Device collections"), Collection.objects.count()),
                 (_("Administrative users"), RoleAssignment.objects.count()),
                 (_("Audit events"), sum(outcomes.values())),
                 (_("Refused or failed actions"), outcomes.get("denied", 0) + outcomes.get("failure", 0)),
             ],
         )
-        # --- device reports (devices/reports/): the devices this reader may see, and how many are inactive
-        from devices.reports.queries import inactive
-        from devices.reports.views import DEFAULT_INACTIVE_DAYS
-        from devices.selectors import devices_for
-
-        devices = devices_for(request.user)
-        context["figures"] += [(_("Mobile devices"), devices.count()),
-                               (_("Not synced for more than %(days)d days") % {"days": DEFAULT_INACTIVE_DAYS},
-                                inactive(devices, DEFAULT_INACTIVE_DAYS).count())]
-        # --- end device reports
+        for figures in extensions.report_figures:
+            context["figures"] += figures(request.user)
         return self.render_to_response(context)
 
 

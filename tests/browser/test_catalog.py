@@ -6,7 +6,7 @@ from devices.actions import services
 from devices.models import UserDeviceAffinity
 from easconsole.exchange.simulator.testing import ControlClient, running_simulator, wait_until
 from tests.browser.conftest import sign_in
-from tests.devices.actions_support import installed_connector, inventory
+from tests.console import discovered, installed_connector
 from tests.personas import PASSWORD, make_persona
 
 pytestmark = [pytest.mark.browser, pytest.mark.simulator, pytest.mark.django_db(transaction=True)]
@@ -21,7 +21,7 @@ def exchange():
 def test_end_user_wipes_a_lost_phone_and_cancels_another_wipe(phone, qcluster, exchange, screenshot):
     control = ControlClient.for_simulator(exchange)
     user = make_persona("end_user")
-    devices = [d for d in inventory(installed_connector(exchange)) if d.status == "DeviceOk"][:2]
+    devices = [d for d in discovered(installed_connector(exchange)) if d.status == "DeviceOk"][:2]
     lost, kept = devices
     for device in devices:
         UserDeviceAffinity.objects.create(device=device, user=user, source="automatic")

@@ -8,7 +8,7 @@ from devices.actions import services
 from devices.models import DeviceAction
 from easconsole.exchange.simulator.testing import ControlClient, running_simulator, wait_until
 from tests.browser.conftest import sign_in
-from tests.devices.actions_support import installed_connector, inventory
+from tests.console import discovered, installed_connector
 from tests.personas import PASSWORD, make_persona
 
 pytestmark = [pytest.mark.browser, pytest.mark.simulator, pytest.mark.django_db(transaction=True)]
@@ -36,7 +36,7 @@ def state_of(device, kind):
 def test_operator_wipes_cancels_blocks_and_allows(page, qcluster, exchange, screenshot):
     control = ControlClient.for_simulator(exchange)
     start = (control.calls() or [{"seq": 0}])[-1]["seq"]
-    devices = [d for d in inventory(installed_connector(exchange)) if d.status == "DeviceOk"]
+    devices = [d for d in discovered(installed_connector(exchange)) if d.status == "DeviceOk"]
     wiped, cancelled, blocked = devices[:3]
     make_persona("operator")
     sign_in(page, "operator", PASSWORD)
@@ -45,7 +45,9 @@ def test_operator_wipes_cancels_blocks_and_allows(page, qcluster, exchange, scre
     request(page, wiped, "Wipe")
     wait_until(lambda: state_of(wiped, "wipe") == "sent", timeout=30, interval=0.2, message="the worker sent the wipe")
     [call] = [c for c in control.calls(start) if c["cmdlet"] == "Clear-ActiveSyncDevice"]
-    assert call["parameters"] == {"Identity": wiped.identity, "Confirm": False}
+    # The device's user hears of the wipe from Exchange too (discovery stored their address).
+    assert call["parameters"] == {"Identity": wiped.identity, "Confirm": False,
+                                  "NotificationEmailAddresses": [wiped.user_primary_smtp_address]}
     control.sync_device(wiped.device_id)
     services.poll_open_wipes()  # the every-minute status poll
     page.goto(f"/assets/devices/{wiped.pk}/")
@@ -79,7 +81,7 @@ def test_operator_wipes_cancels_blocks_and_allows(page, qcluster, exchange, scre
 
 
 def test_operator_blocks_ticked_devices_from_the_list(page, qcluster, exchange, screenshot):
-    devices = inventory(installed_connector(exchange), limit=3)
+    devices = discovered(installed_connector(exchange))[:3]
     make_persona("operator")
     sign_in(page, "operator", PASSWORD)
     page.goto("/assets/devices/")

@@ -7,7 +7,7 @@ from devices.actions import services
 from devices.models import Collection, CollectionMember, DeviceAction
 from easconsole.exchange.simulator.testing import running_simulator
 from easconsole.models import AuditEvent
-from tests.devices.actions_support import installed_connector, inventory
+from tests.console import discovered, installed_connector
 from tests.factories import CollectionFactory
 from tests.personas import make_persona, make_user
 
@@ -23,7 +23,7 @@ def exchange():
 
 @pytest.fixture
 def devices(exchange, control):
-    return inventory(installed_connector(exchange))
+    return discovered(installed_connector(exchange))
 
 
 def calls(control, cmdlet):

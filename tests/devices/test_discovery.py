@@ -11,7 +11,7 @@ from devices.models import Device, DiscoveryRun, DiscoveryStagedDevice, Discover
 from easconsole import logs
 from easconsole.exchange.simulator.testing import ControlClient, running_simulator
 from easconsole.services import connectors
-from tests.devices.discovery_support import exchange_truth, installed_connector, new_run
+from tests.console import exchange_truth, installed_connector, new_run
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.simulator]
@@ -31,7 +31,7 @@ def control(control):
 
 
 def test_full_discovery_stores_exactly_the_organizations_devices(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     pairs, mailboxes = exchange_truth(connector)
     wiped = pairs[0][0]
     with connectors.connector_gateway(connector) as gateway:
@@ -72,7 +72,7 @@ def test_full_discovery_stores_exactly_the_organizations_devices(exchange, contr
 
 
 def test_delta_picks_up_added_changed_and_removed_devices(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     assert discovery.full_discovery(new_run(connector)).state == DiscoveryRun.State.SUCCEEDED
     before = {d.exchange_guid: d for d in Device.objects.filter(connector=connector)}
     changed, removed = list(before.values())[:2]
@@ -101,7 +101,7 @@ def test_delta_picks_up_added_changed_and_removed_devices(exchange, control):
 
 
 def test_a_delta_without_an_earlier_run_is_a_full_discovery(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     run = discovery.delta_discovery(new_run(connector, "delta"))
     assert run.state == DiscoveryRun.State.SUCCEEDED and run.kind == "full"
     assert Device.objects.filter(connector=connector).count() == run.devices_seen
@@ -117,7 +117,7 @@ def large_exchange():
 def test_a_discovery_that_breaks_midway_leaves_the_inventory_as_it_was(large_exchange, monkeypatch):
     exchange = large_exchange
     control = ControlClient.for_simulator(exchange)
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     assert discovery.full_discovery(new_run(connector)).state == DiscoveryRun.State.SUCCEEDED
     snapshot = sorted(Device.objects.values_list("exchange_guid", "name", "device_model", "missing_since", "last_discovered"))
     gone = Device.objects.first()
@@ -146,7 +146,7 @@ def test_a_discovery_that_breaks_midway_leaves_the_inventory_as_it_was(large_exc
 
 
 def test_inactive_devices_are_left_out_and_counted(exchange, control):
-    connector = installed_connector(exchange, ignore_inactive_days=30)
+    connector = installed_connector(exchange, install=False, ignore_inactive_days=30)
     active, _ = exchange_truth(connector, ignore_inactive_days=30)
     everything, _ = exchange_truth(connector)
     assert len(active) < len(everything)
@@ -160,7 +160,7 @@ def test_inactive_devices_are_left_out_and_counted(exchange, control):
 
 
 def test_missing_devices_are_marked_then_purged_after_the_retention_period(exchange, control, settings):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     discovery.full_discovery(new_run(connector))
     gone, kept = Device.objects.all()[:2]
     control.remove_device(gone.identity)
@@ -181,7 +181,7 @@ def test_missing_devices_are_marked_then_purged_after_the_retention_period(excha
 
 
 def test_manual_affinity_is_never_touched_and_automatic_links_follow_exchange(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     pairs, mailboxes = exchange_truth(connector)
     owner = mailboxes[pairs[0][0].mailbox.lower()]
     person = UserFactory(username=owner.sam_account_name, email="")
@@ -198,7 +198,7 @@ def test_manual_affinity_is_never_touched_and_automatic_links_follow_exchange(ex
 
 
 def test_exchange_online_connectors_get_no_automatic_affinity(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     pairs, mailboxes = exchange_truth(connector)
     UserFactory(username=mailboxes[pairs[0][0].mailbox.lower()].sam_account_name)
     from devices.discovery.apply import apply_run
@@ -206,7 +206,7 @@ def test_exchange_online_connectors_get_no_automatic_affinity(exchange, control)
     run = new_run(connector)
     connector.environment = connector.Environment.ONLINE
     discovery.runs.claim(run)
-    with connectors.connector_gateway(installed_connector(exchange, name="reader")) as gateway:
+    with connectors.connector_gateway(installed_connector(exchange, install=False, name="reader")) as gateway:
         stager = staging.DeviceStager(run, lambda keys: {}, ignore_inactive_days=999)
         for device, stats in gateway.devices_with_statistics():
             stager.add(device, stats)
@@ -217,7 +217,7 @@ def test_exchange_online_connectors_get_no_automatic_affinity(exchange, control)
 
 
 def test_a_killed_workers_run_is_found_and_failed(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     run = new_run(connector)
     discovery.runs.claim(run)
     DiscoveryStagedDevice.objects.create(run=run, exchange_guid="00000000-0000-0000-0000-000000000001")
@@ -233,7 +233,7 @@ def test_a_killed_workers_run_is_found_and_failed(exchange, control):
 
 
 def test_one_discovery_of_a_connector_at_a_time(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     running = new_run(connector)
     discovery.runs.claim(running)
     second = new_run(connector)
@@ -243,7 +243,7 @@ def test_one_discovery_of_a_connector_at_a_time(exchange, control):
 
 
 def test_chosen_ad_containers_limit_discovery(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     discovery.full_discovery(new_run(connector))
     everything = Device.objects.filter(connector=connector).count()
     connector.all_recipients = False

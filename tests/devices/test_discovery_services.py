@@ -14,7 +14,7 @@ from easconsole import tasks as easconsole_tasks
 from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator, wait_until
 from easconsole.models import AuditEvent, ExchangeConnector
 from easconsole.services import connectors
-from tests.devices.discovery_support import installed_connector, new_run
+from tests.console import installed_connector, new_run
 from tests.factories import SiteFactory
 from tests.personas import make_persona
 
@@ -51,7 +51,7 @@ def test_installing_a_connector_schedules_its_discoveries_and_deleting_it_stops_
 
 
 def test_a_request_is_queued_audited_and_a_second_one_refused(exchange, django_capture_on_commit_callbacks):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     admin = make_persona("full_admin")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         run = discovery.discovery_request(connector=connector, kind="full", user=admin, address="10.0.0.9")
@@ -68,7 +68,7 @@ def test_a_request_is_queued_audited_and_a_second_one_refused(exchange, django_c
 
 
 def test_nothing_is_discovered_before_the_connector_is_installed(exchange):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     ExchangeConnector.objects.filter(pk=connector.pk).update(state=ExchangeConnector.State.FAILED)
     connector.refresh_from_db()
     with pytest.raises(ValidationError, match="not installed"):
@@ -77,7 +77,7 @@ def test_nothing_is_discovered_before_the_connector_is_installed(exchange):
 
 
 def test_the_task_rechecks_the_requesters_permission(exchange):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     run = DiscoveryRun.objects.create(connector=connector, kind="full", requested_by=make_persona("analyst"))
     assert "refused" in tasks.run_discovery(run.pk)
     run.refresh_from_db()
@@ -86,7 +86,7 @@ def test_the_task_rechecks_the_requesters_permission(exchange):
 
 
 def test_the_schedule_skips_while_a_discovery_runs(exchange):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     running = new_run(connector)
     discovery.runs.claim(running)
     assert tasks.scheduled_discovery(connector.pk, "delta").startswith("Skipped")
@@ -96,7 +96,7 @@ def test_the_schedule_skips_while_a_discovery_runs(exchange):
 
 
 def test_the_discover_command_runs_and_prints_its_figures(exchange):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     out = io.StringIO()
     call_command("discover", "contoso", "--full", stdout=out)
     text = out.getvalue()
@@ -117,7 +117,7 @@ def test_the_discover_command_runs_and_prints_its_figures(exchange):
 
 @pytest.mark.timeout(120)
 def test_a_requested_discovery_runs_on_a_real_worker(exchange, qcluster, client):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     ExchangeConnector.objects.filter(pk=connector.pk).update(known_servers=[])
     client.force_login(make_persona("full_admin"))
     response = client.post(reverse("devices:connector_discover", args=[connector.pk, "full"]))

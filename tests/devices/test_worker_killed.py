@@ -9,7 +9,7 @@ from django_q.models import OrmQ
 from devices.actions import services
 from devices.models import DeviceAction
 from easconsole.exchange.simulator.testing import ControlClient, running_simulator, wait_until
-from tests.devices.actions_support import installed_connector, inventory
+from tests.console import discovered, installed_connector
 from tests.personas import make_persona
 
 pytestmark = [pytest.mark.simulator, pytest.mark.django_db(transaction=True)]
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.simulator, pytest.mark.django_db(transaction=True)]
 def test_wipe_survives_a_worker_killed_mid_send(console_server, start_qcluster):
     with running_simulator(devices=10) as exchange:
         control = ControlClient.for_simulator(exchange)
-        device = inventory(installed_connector(exchange), limit=1)[0]
+        device = discovered(installed_connector(exchange))[0]
         OrmQ.objects.all().delete()  # the connector is installed already: drop its queued installation
         exchange.set_latency(None, 4)  # Exchange answers slowly: the worker is caught mid-send
         worker = start_qcluster(EASCONSOLE_ACTION_LEASE_SECONDS="3")

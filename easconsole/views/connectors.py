@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from formtools.wizard.views import SessionWizardView
@@ -184,9 +185,10 @@ class ExchangeConnectorCheckView(ConsoleView):
             result = services.connector_check(connector=connector, user=request.user, address=self.address)
             level = messages.success if result.ok else messages.error
             level(request, _("%(name)s: %(message)s") % {"name": connector.name, "message": result.message})
-        if len(chosen) == 1:
-            return HttpResponseRedirect(chosen[0].get_absolute_url())
-        return HttpResponseRedirect(reverse("easconsole:exchangeconnector_list"))
+        back = request.POST.get("next", "")
+        if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            return HttpResponseRedirect(back)  # the list the ticks came from
+        return HttpResponseRedirect(chosen[0].get_absolute_url() if len(chosen) == 1 else reverse("easconsole:exchangeconnector_list"))
 
 
 class ExchangeConnectorDeleteView(ConnectorMixin, ObjectDeleteView):
@@ -271,7 +273,8 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
                 result = services.TestResult(ok=False, message=str(error), error_kind="configuration")
             else:
                 result = services.connection_test(settings, notification_account=connector.notification_account)
-        self.storage.extra_data = {**self.storage.extra_data, "test": {"fingerprint": self.fingerprint(), **result.as_dict()}}
+        # Not under the name "test": formtools puts the storage's extra data into every page's context.
+        self.storage.extra_data = {**self.storage.extra_data, "last_test": {"fingerprint": self.fingerprint(), **result.as_dict()}}
         return result
 
     def last_test(self):
@@ -280,7 +283,7 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
         The Summary page and Finish use it instead of signing in again: a wrong password is not
         tried once more on every page view, which would bring an Active Directory lockout closer.
         """
-        stored = self.storage.extra_data.get("test")
+        stored = self.storage.extra_data.get("last_test")
         if not stored or stored.get("fingerprint") != self.fingerprint():
             return None
         return services.TestResult(**{k: v for k, v in stored.items() if k != "fingerprint"})

@@ -54,7 +54,7 @@ def add_connector(exchange, *, password=DEFAULT_ACCOUNT[1], account=DEFAULT_ACCO
                                    password=password)
 
 
-def test_a_refused_password_is_tried_once_then_not_again_until_it_changes(exchange, control, refused_sign_ins):
+def test_a_refused_password_is_tried_once_then_not_again_until_it_changes(exchange, control, refused_sign_ins, client):
     connector = add_connector(exchange, password="Wrong-Password-1")
     assert "not retrying until it is changed" in tasks.install_connector(connector.pk)
     assert refused_sign_ins == [DEFAULT_ACCOUNT[0]]
@@ -65,6 +65,11 @@ def test_a_refused_password_is_tried_once_then_not_again_until_it_changes(exchan
     message = StatusMessage.objects.get(connector=connector)
     assert message.severity == "error" and "does not try again until the password is changed" in message.description
     assert any("not retrying until the password is changed" in line.message for line in logs.tail("SiteComp.log"))
+    client.force_login(make_persona("full_admin"))
+    page = client.get(connector.get_absolute_url()).text
+    assert "Password refused; waiting for a new password" in page
+    assert "Change the password in Properties to install the connector again." in page
+    assert "does not try again until the password is changed" in client.get(reverse("easconsole:statusmessage_list")).text
 
     services.connector_save(connector=connector, servers=[("HQ", exchange.server_address("EXCAS01"))], user=None,
                             password=DEFAULT_ACCOUNT[1])  # Properties: the administrator types the right password
@@ -102,8 +107,11 @@ def test_check_connection_now_on_a_good_and_a_broken_connector(exchange, control
     page = client.get(good.get_absolute_url()).text
     assert "Last connection check" in page and "Connected to Contoso through EXCAS01" in page
 
-    response = client.post(reverse("easconsole:exchangeconnector_check"), {"connector": [good.pk, broken.pk]})
-    assert response["Location"] == reverse("easconsole:exchangeconnector_list")  # from the list's ribbon
+    the_list = reverse("easconsole:exchangeconnector_list") + "?sort=name"
+    response = client.post(reverse("easconsole:exchangeconnector_check"), {"connector": [good.pk, broken.pk], "next": the_list})
+    assert response["Location"] == the_list  # from the list's ribbon, back to it
+    assert client.post(reverse("easconsole:exchangeconnector_check"),
+                       {"connector": good.pk, "next": "https://evil.example/"})["Location"] == good.get_absolute_url()
     broken.refresh_from_db()
     assert broken.check_ok is False
     assert broken.check_missing == {"Clear-ActiveSyncDevice": "Recipient Management", "Set-CASMailbox": "Recipient Management"}
@@ -113,7 +121,8 @@ def test_check_connection_now_on_a_good_and_a_broken_connector(exchange, control
 
     events = AuditEvent.objects.filter(action="check connection").order_by("pk")
     assert [(e.object_repr, e.outcome, e.username) for e in events] == [
-        ("Contoso", "success", admin.username), ("Contoso", "success", admin.username), ("Fabrikam", "failure", admin.username)]
+        ("Contoso", "success", admin.username), ("Contoso", "success", admin.username), ("Fabrikam", "failure", admin.username),
+        ("Contoso", "success", admin.username)]
     assert DEFAULT_ACCOUNT[1] not in page and READONLY_ACCOUNT[1] not in str([e.message for e in events])
 
 

@@ -67,6 +67,8 @@ class ExchangeConnectorListView(ObjectListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["can_check"] = has_perm(self.request.user, "easconsole.modify_site")
+        if not context["can_check"] and context.get("table") is not None:
+            context["table"].columns.hide("select")  # the ticks only serve Check connection now
         return context
 
     def get_queryset(self):
@@ -265,7 +267,7 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
         """Test the connection now and remember the outcome for exactly these settings."""
         connector, servers, password = self.collected()
         if connector.is_online:
-            result = services.TestResult(ok=False, message=str(_("Exchange Online cannot be connected yet: its transport is not built. The connector is saved and its installation retried every 60 minutes.")))
+            result = services.TestResult(ok=False, message=str(_("Exchange Online cannot be connected yet: its transport is not built. To save the connector anyway, tick Save without a successful connection test; its installation is then retried every 60 minutes.")))
         else:
             try:
                 settings = services.connection_settings(connector, servers, password or "")

@@ -145,6 +145,8 @@ def test_only_modify_on_the_site_may_check(exchange, control, client):
     client.force_login(make_persona("analyst"))
     page = client.get(connector.get_absolute_url()).text
     assert 'type="submit">Check connection now</button>' not in page
+    the_list = client.get(reverse("easconsole:exchangeconnector_list")).text
+    assert "Contoso" in the_list and 'name="connector"' not in the_list and "Check connection now" not in the_list
 
 
 def test_basic_over_plain_http_is_flagged_on_the_connector_page(exchange, control, client):

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
-
 from formtools.wizard.views import SessionWizardView
 
 from easconsole import tables

@@ -75,6 +75,11 @@ class TaskTable(tables.Table):
 
 
 class ExchangeConnectorTable(ConsoleTable):
+    # Ticks for the ribbon's Check connection now: the inputs belong to the ribbon's form.
+    select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, orderable=False, attrs={
+        "th__input": {"aria-label": _("Select"), "hidden": True},
+        "td__input": {"name": "connector", "form": "check-form"},
+    })
     name = tables.Column(linkify=True)
     site = tables.Column(_("Site"))
     state = tables.Column(_("State"))
@@ -85,7 +90,7 @@ class ExchangeConnectorTable(ConsoleTable):
         from easconsole.models import ExchangeConnector
 
         model = ExchangeConnector
-        fields = ["name", "site", "environment", "state", "organization_name", "server_in_use", "installed_at"]
+        fields = ["select", "name", "site", "environment", "state", "organization_name", "server_in_use", "installed_at", "checked_at"]
 
 
 class ComponentStatusTable(ConsoleTable):

@@ -8,7 +8,10 @@ from easconsole.services import connectors
 
 
 def install_connector(connector_id: int) -> str:
-    """Install SMS_EXCHANGE_CONNECTOR for a connector; on failure plan the next attempt in 60 minutes."""
+    """Install SMS_EXCHANGE_CONNECTOR for a connector; on failure plan the next attempt in 60 minutes.
+
+    A password Exchange refused is not tried again: the retries stop until the password is changed.
+    """
     from django_q.models import Schedule
 
     connector = ExchangeConnector.objects.filter(pk=connector_id).select_related("site").first()
@@ -17,6 +20,10 @@ def install_connector(connector_id: int) -> str:
     if connectors.connector_install(connector):
         Schedule.objects.filter(name=connectors.install_retry_name(connector_id)).delete()
         return f"Installed {connector.name}."
+    connector.refresh_from_db(fields=["state"])
+    if connector.state == ExchangeConnector.State.AUTH_FAILED:
+        Schedule.objects.filter(name=connectors.install_retry_name(connector_id)).delete()
+        return f"Installation of {connector.name} failed: Exchange refused the password; not retrying until it is changed."
     Schedule.objects.update_or_create(
         name=connectors.install_retry_name(connector_id),
         defaults={

@@ -62,6 +62,9 @@ MATRIX = {
     "easconsole:exchangeconnector_progress": Expect(console_read(), pk("connector")),
     "easconsole:exchangeconnector_edit": Expect(full_admin_only(analyst=FORBIDDEN, operator=FORBIDDEN), pk("connector"), post=ADMIN_WRITE),
     "easconsole:exchangeconnector_install": Expect(full_admin_only(), pk("connector"), post=ADMIN_WRITE),
+    # Check connection now: POST only (the ribbon's button); the check itself is tested in tests/easconsole/test_connection_check.py.
+    "easconsole:exchangeconnector_check": Expect(console_read(analyst=NOT_ALLOWED, operator=NOT_ALLOWED, full_admin=NOT_ALLOWED),
+                                                 post=ADMIN_WRITE),
     "easconsole:exchangeconnector_delete": Expect(full_admin_only(), pk("connector"), post=ADMIN_WRITE),
     "easconsole:componentstatus_list": Expect(console_read()),
     "easconsole:statusmessage_list": Expect(console_read()),

@@ -13,6 +13,7 @@ from devices.models import Collection, Device
 from devices.selectors import collections_for
 from easconsole.filtersets import SearchFilterSet, YesNoFilter
 from easconsole.models import ExchangeConnector
+from easconsole.text import visible
 
 ACCESS_STATES = [(state, state) for state in ("Allowed", "Blocked", "Quarantined", "DeviceDiscovery", "Unknown")]
 WIPE_STATUSES = [(status, status) for status in ("DeviceOk", "DeviceWipePending", "DeviceWipeSucceeded", "DeviceBlocked", "Unknown")]
@@ -74,7 +75,7 @@ class DeviceFilterSet(SearchFilterSet):
         super().__init__(*args, request=request, **kwargs)
         # The device types Exchange reported (an index scan, not a table scan).
         types = Device.objects.order_by("device_type").values_list("device_type", flat=True).distinct()
-        self.filters["device_type"].extra["choices"] = lambda: [(t, t) for t in types if t]
+        self.filters["device_type"].extra["choices"] = lambda: [(t, visible(t)) for t in types if t]
         user = getattr(request, "user", None)
         if user is not None:
             self.filters["collection"].queryset = collections_for(user)

@@ -10,7 +10,7 @@ from devices import discovery
 from devices.models import Device, DiscoveryRun
 from easconsole import logs
 from easconsole.exchange.simulator.testing import running_simulator
-from tests.devices.discovery_support import installed_connector, new_run
+from tests.console import installed_connector, new_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.simulator]
 
@@ -35,7 +35,7 @@ def warnings_about(text):
 
 
 def test_full_and_delta_discovery_store_odd_devices_cleaned_and_say_which(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     surrogate, nul, later = (d["identity"] for d in control.devices(limit=3)["devices"])
     control.change_device(surrogate, FriendlyName=f"Anna\ud800s phone {KEPT}", DeviceUserAgent="Apple-iPhone\udc00/1")
     control.change_device(nul, DeviceUserAgent="Android\x00/14", FriendlyName=f"Tab\tlet\x00 {KEPT}")

@@ -144,12 +144,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed sign-ins: five failures for one user name from one address lock it out for 15 minutes.
+# Failed sign-ins: five failures for one user name from one address lock that user name out from
+# that address, and twenty from one address across user names (password spraying) lock the address
+# out, each until 15 minutes after its last failure (easconsole/lockout.py). Tries refused during a
+# lockout do not extend it, so the time the lockout page gives holds.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+EASCONSOLE_ADDRESS_FAILURE_LIMIT = int(os.environ.get("EASCONSOLE_ADDRESS_FAILURE_LIMIT", "20"))
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = "easconsole.lockout.lockout_parameters"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "easconsole.lockout.lockout_response"
 AXES_VERBOSE = False
 
 # Sessions and CSRF: HTTP-only cookies, same-site, short-lived; secure flags behind HTTPS.

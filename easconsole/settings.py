@@ -151,7 +151,8 @@ LOGOUT_REDIRECT_URL = "login"
 # out, each until 15 minutes after its last failure (easconsole/lockout.py). Tries refused during a
 # lockout do not extend it, so the time the lockout page gives holds.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-EASCONSOLE_ADDRESS_FAILURE_LIMIT = int(os.environ.get("EASCONSOLE_ADDRESS_FAILURE_LIMIT", "20"))
+# Never under AXES_FAILURE_LIMIT: once an address reaches its limit, axes compares the address's count with that one.
+EASCONSOLE_ADDRESS_FAILURE_LIMIT = max(int(os.environ.get("EASCONSOLE_ADDRESS_FAILURE_LIMIT", "20")), AXES_FAILURE_LIMIT)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = "easconsole.lockout.lockout_parameters"
 AXES_RESET_ON_SUCCESS = True

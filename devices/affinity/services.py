@@ -105,7 +105,7 @@ class ImportResult:
     dropped: list[Dropped] = field(default_factory=list)
 
 
-def _present_devices(actor, device_pks: list[int]) -> tuple[dict[int, tuple[str, str]], list[tuple[int, str]]]:
+def _present_devices(actor, device_pks: list[int]) -> tuple[dict[int, tuple[str, str]], list[tuple[int, str, str]]]:
     """The devices still in the inventory and readable by ``actor`` (pk → name, device ID), and the others with why."""
     rows: dict[int, tuple[str, str, object]] = {}
     visible: set[int] = set()

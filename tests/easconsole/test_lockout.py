@@ -33,7 +33,7 @@ def test_five_failures_lock_that_user_name_from_that_address_only(client, settin
     locked = sign_in(client, "operator", PASSWORD)
     assert locked.status_code == 429
     said = locked.content.decode()
-    assert f"There were 5 failed sign-ins for operator from your address ({SPRAYER})" in said
+    assert f"There were 5 failed sign-ins for operator from your address ({SPRAYER}) within 15 minutes" in said
     assert "signing in as operator from this address is blocked" in said
     last = AccessAttempt.objects.get(username="operator").attempt_time
     assert ends_shown(locked) == timezone.localtime(last + dt.timedelta(minutes=15)).strftime("%H:%M")
@@ -56,7 +56,7 @@ def test_password_spraying_from_one_address_locks_the_address_for_every_user_nam
     refused = sign_in(client, "analyst", PASSWORD)  # the right password, a user name never tried: refused all the same
     assert refused.status_code == 429
     said = refused.content.decode()
-    assert f"There were 20 or more failed sign-ins from your address ({SPRAYER})" in said
+    assert f"There were 20 or more failed sign-ins from your address ({SPRAYER}) within 15 minutes" in said
     assert "blocked for every user name" in said
     first = AccessAttempt.objects.filter(ip_address=SPRAYER).order_by("attempt_time").first().attempt_time
     assert ends_shown(refused) == timezone.localtime(first + dt.timedelta(minutes=15)).strftime("%H:%M")

@@ -63,7 +63,7 @@ class DeviceFilterSet(SearchFilterSet):
                                                   method="filter_collection", empty_label=_("Any"))
     inactive_days = django_filters.NumberFilter(
         label=_("Inactive for more than (days)"), method="filter_inactive", min_value=0, max_value=36_500,
-        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "style": "width: 6rem"}),
+        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "class": "input-days"}),
     )
     missing = YesNoFilter(label=_("Missing from Exchange"), method="filter_missing")
 

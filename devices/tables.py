@@ -64,9 +64,8 @@ def export_value(record: Device, name: str) -> str:
 class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     # Ticks for the bulk actions; the inputs belong to the ribbon's form, and a tick does not open the details pane.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
-        "th__input": {"aria-label": _("Select every device on this page"), "form": "bulk-form",
-                      "onclick": "document.querySelectorAll('input[name=device]').forEach(b => b.checked = this.checked)"},
-        "td__input": {"name": "device", "form": "bulk-form", "onclick": "event.stopPropagation()"},
+        "th__input": {"aria-label": _("Select every device on this page"), "form": "bulk-form", "data-select-all": "device"},
+        "td__input": {"name": "device", "form": "bulk-form", "data-stop-click": ""},  # static/js/console.js
     })
     name = TextColumn(_("Name"), order_by=("name", "device_id"))
     device_id = TextColumn(_("Device ID"))

@@ -98,6 +98,7 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
         with gateway_factory(connector) as exchange:
             if run.kind == DiscoveryRun.Kind.FULL:
                 _read_full(run, connector, exchange, on_progress)
+                _compare_settings(connector, exchange)
             else:
                 _read_delta(run, connector, exchange, on_progress)
             ExchangeConnector.objects.filter(pk=connector.pk).update(
@@ -137,6 +138,13 @@ def _follow_open_wipes(connector: ExchangeConnector) -> None:
     from devices.actions.services import follow_from_inventory
 
     follow_from_inventory(connector)
+
+
+def _compare_settings(connector: ExchangeConnector, exchange) -> None:
+    """Every full discovery reads back the connector's settings and access rules: drift (policies/)."""
+    from policies.push import drift_check
+
+    drift_check(connector, exchange)
 
 
 def full_discovery(run: DiscoveryRun, **kwargs) -> DiscoveryRun:

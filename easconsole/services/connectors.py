@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from easconsole import audit
+from easconsole import audit, hooks
 from easconsole.exchange import errors as exchange_errors
 from easconsole.exchange import gateway as exchange
 from easconsole.exchange.values import ServerInfo
@@ -251,6 +251,7 @@ def connector_install(connector: ExchangeConnector) -> bool:
                   extra={"component": "SMS_SITE_COMPONENT_MANAGER"})
     easdisc.info(f"Connector {connector.name} uses {result.server} in site {result.ad_site}")
     _discovery_schedules_save(connector)  # discovery (devices/discovery/): its schedules start now
+    hooks.connector_installed.send(sender=ExchangeConnector, connector=connector)  # policies: push the settings
     return True
 
 

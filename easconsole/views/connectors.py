@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from formtools.wizard.views import SessionWizardView
 
-from easconsole import tables
+from easconsole import hooks, tables
 from easconsole.forms.connectors import AccountForm, DiscoveryForm, GeneralForm, SummaryForm
 from easconsole.generic import Action, ConsoleView, ObjectDeleteView, ObjectDetailView, ObjectListView, ObjectView
 from easconsole.models import ExchangeConnector
@@ -94,6 +94,7 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
                               (_("Ignore devices inactive for more than"), _("%(n)s days") % {"n": obj.ignore_inactive_days}),
                               (_("Concurrent Exchange sessions"), obj.max_concurrency)]),
             discovery_section(obj),  # discovery (devices/discovery/)
+            *hooks.sections_for(obj, self.request.user),  # apps' sections (policies: settings push and drift)
         ]
 
 

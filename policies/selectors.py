@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from devices.models import Device
+from policies.models import ConnectorPolicy
 
 STATE_OF_LEVEL = {"Allow": "Allowed", "Block": "Blocked", "Quarantine": "Quarantined"}
 KEPT_REASONS = {"individual", "policy"}
@@ -54,7 +55,11 @@ def evaluate(values: dict[str, str], rules: list[dict[str, str]], default_level:
 
 def what_if(connector, *, rules: list[dict[str, str]], default_level: str) -> list[Transition]:
     """The connector's devices whose access state the proposed rules and default level would change,
-    grouped by (state now, state after), largest group first."""
+    grouped by (state now, state after), largest group first. The rules someone else made in Exchange
+    stay there, so they count too (unless the proposal has a rule for the same value)."""
+    foreign = ConnectorPolicy.objects.filter(connector=connector).values_list("foreign_rules", flat=True).first() or []
+    proposed = {(r["characteristic"], r["query_string"].lower()) for r in rules}
+    rules = [*rules, *(r for r in foreign if (r["characteristic"], r["query_string"].lower()) not in proposed)]
     transitions: dict[tuple[str, str], Transition] = {}
     devices = (Device.objects.filter(connector=connector, missing_since__isnull=True)
                .values("pk", "access_state", "access_state_reason", "device_model", *(n for _c, n in _FIELDS)))

@@ -176,7 +176,7 @@ def access_settings_save(*, connector: ExchangeConnector, user, default_access_l
 def take_exchange_values(*, connector: ExchangeConnector, user, address: str | None = None) -> int:
     """"Take Exchange's values into the console": each setting the last comparison found different
     becomes what Exchange has (settings, organization settings, owned rules). Returns how many."""
-    policy = connector_policy(connector)
+    policy = ConnectorPolicy.objects.filter(connector=connector).first() or ConnectorPolicy(connector=connector)
     drift = list(policy.drift or [])
     if not drift:
         raise ValidationError(_("Exchange has the console's settings: there is nothing to take."))
@@ -213,7 +213,7 @@ def take_exchange_values(*, connector: ExchangeConnector, user, address: str | N
 
 def access_rule_adopt(*, connector: ExchangeConnector, user, identity: str, address: str | None = None) -> AccessRule:
     """Adopt a rule someone made in Exchange: the console keeps it (and may change or remove it) from now on."""
-    policy = connector_policy(connector)
+    policy = ConnectorPolicy.objects.filter(connector=connector).first() or ConnectorPolicy(connector=connector)
     found = next((r for r in policy.foreign_rules or [] if r.get("identity", "").lower() == identity.strip().lower()), None)
     if found is None:
         raise ValidationError(_("Exchange has no access rule “%(rule)s” that the console does not manage.") % {"rule": identity})

@@ -77,8 +77,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     connector = tables.Column(_("Exchange Server connector"), accessor="connector__name", order_by=("connector__name",))
     access_state = tables.Column(_("Access state"))
     status = tables.Column(_("Wipe status"))
-    policy = tables.Column(_("Policy"), accessor="policy_application_status", order_by=("policy_application_status",),
-                           default=_("Unknown"))
+    policy_application_status = tables.Column(_("Policy"), default=_("Unknown"))
     last_success_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), format="Y-m-d H:i")
     last_sync_attempt_time = tables.DateTimeColumn(verbose_name=_("Last sync attempt"), format="Y-m-d H:i")
     first_sync_time = tables.DateTimeColumn(verbose_name=_("First sync"), format="Y-m-d H:i")
@@ -88,11 +87,8 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     missing_since = tables.Column(_("Missing from Exchange"))
     first_discovered = tables.DateTimeColumn(verbose_name=_("First discovered"), format="Y-m-d H:i")
 
-    def render_policy(self, value):
+    def render_policy_application_status(self, value):
         return POLICY_LABELS.get(value, POLICY_LABELS["Unknown"])
-
-    def value_policy(self, value):
-        return str(self.render_policy(value))
 
     class Meta(ConsoleTable.Meta):
         model = Device
@@ -101,13 +97,13 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
             "friendly_name", "device_os", "device_os_language", "device_user_agent", "device_imei", "device_mobile_operator",
             "device_telephone_number", "device_active_sync_version", "client_type", "access_state", "access_state_reason",
             "access_control_rule", "last_success_sync", "last_sync_attempt_time", "first_sync_time",
-            "last_policy_update_time", "policy", "policy_applied", "policy_application_status", "status",
+            "last_policy_update_time", "policy_applied", "policy_application_status", "status",
             "device_wipe_request_time", "device_wipe_ack_time", "last_device_wipe_requestor", "connector", "missing_since",
             "first_discovered",
         ]
         default_columns = [
-            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "policy", "last_success_sync",
-            "status",
+            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "policy_application_status",
+            "last_success_sync", "status",
         ]
         sequence = ("select", "...")
         empty_text = _("No devices match.")

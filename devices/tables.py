@@ -102,8 +102,8 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
             "first_discovered",
         ]
         default_columns = [
-            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "policy_application_status",
-            "last_success_sync", "status",
+            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "last_success_sync",
+            "policy_application_status", "status",
         ]
         sequence = ("select", "...")
         empty_text = _("No devices match.")

@@ -38,11 +38,13 @@ DRIFT = 1030  # status message: the connector's settings differ from Exchange's 
 
 def push_request(*, connector: ExchangeConnector, user, reason: str, address: str | None = None) -> PolicyPush | None:
     """Queue a push of the connector's state (None when the connector is not installed yet: its
-    installation pushes). A push still waiting for its first attempt is reused."""
+    installation pushes). A push still waiting (for the worker or for its next attempt) is reused."""
     if connector.state != ExchangeConnector.State.INSTALLED:
         return None
-    waiting = PolicyPush.objects.filter(connector=connector, state=State.REQUESTED, attempts=0).first()
-    if waiting is not None:
+    waiting = PolicyPush.objects.filter(connector=connector, state=State.REQUESTED).first()
+    if waiting is not None:  # it reads the console's state when it runs: the new change goes with it, now
+        PolicyPush.objects.filter(pk=waiting.pk).update(next_attempt_at=None)
+        transaction.on_commit(lambda: queue(waiting.pk))
         return waiting
     push = PolicyPush.objects.create(connector=connector, reason=reason[:200], requested_by=user, address=address,
                                      requested_by_name=getattr(user, "username", "") or _("System"))
@@ -96,6 +98,11 @@ def push_execute(push_id: int) -> PolicyPush | None:
                 .filter(pk=push_id, state=State.REQUESTED).exclude(next_attempt_at__gt=now).first())
         if push is None:
             return None
+        if PolicyPush.objects.filter(connector_id=push.connector_id, state=State.SENT).exists():
+            # One push at a time per connector: this one goes after the one being sent.
+            push.next_attempt_at = now + dt.timedelta(seconds=30)
+            push.save(update_fields=["next_attempt_at"])
+            return push
         push.attempts += 1
         push.state = State.SENT
         push.sent_at = push.sent_at or now

@@ -161,3 +161,20 @@ def test_a_push_waits_for_installation_and_installation_pushes(exchange, control
     with connectors.connector_gateway(connector) as gateway:
         params = default_policy(gateway).parameters
     assert params["AllowBluetooth"] == "Disable" and params["AllowExternalDeviceManagement"] is True
+
+
+def test_one_push_at_a_time_per_connector_and_a_waiting_push_takes_later_saves(connector, admin, control):
+    services.policy_settings_save(connector=connector, user=admin, values={"AllowCamera": False}, allow_external_mdm=False)
+    services.policy_settings_save(connector=connector, user=admin, values={"AllowCamera": False, "AllowWiFi": False},
+                                  allow_external_mdm=False)
+    [waiting] = PolicyPush.objects.all()  # the second save joined the push still waiting
+    running = PolicyPush.objects.create(connector=connector, state=State.SENT, requested_by_name="other")
+    assert push.push_execute(waiting.pk).next_attempt_at is not None  # deferred behind the one being sent
+    waiting.refresh_from_db()
+    assert waiting.state == State.REQUESTED and waiting.attempts == 0
+    running.delete()
+    PolicyPush.objects.filter(pk=waiting.pk).update(next_attempt_at=None)
+    assert push.push_execute(waiting.pk).state == State.DONE
+    with connectors.connector_gateway(connector) as gateway:
+        params = default_policy(gateway).parameters
+    assert params["AllowCamera"] is False and params["AllowWiFi"] is False

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from devices.filtersets import POLICY_STATES
 from devices.models import Collection, CollectionMember, Device
 from easconsole.tables import ConsoleTable, TextColumn
 from easconsole.text import visible
@@ -61,6 +62,9 @@ def export_value(record: Device, name: str) -> str:
     return str(value)
 
 
+POLICY_LABELS = dict(POLICY_STATES)
+
+
 class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     # Ticks for the bulk actions; the inputs belong to the ribbon's form, and a tick does not open the details pane.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
@@ -73,6 +77,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     connector = TextColumn(_("Exchange Server connector"), accessor="connector__name", order_by=("connector__name",))
     access_state = tables.Column(_("Access state"))
     status = tables.Column(_("Wipe status"))
+    policy_application_status = tables.Column(_("Policy"), default=_("Unknown"))
     last_success_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), format="Y-m-d H:i")
     last_sync_attempt_time = tables.DateTimeColumn(verbose_name=_("Last sync attempt"), format="Y-m-d H:i")
     first_sync_time = tables.DateTimeColumn(verbose_name=_("First sync"), format="Y-m-d H:i")
@@ -81,6 +86,9 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     device_wipe_ack_time = tables.DateTimeColumn(verbose_name=_("Wipe acknowledged"), format="Y-m-d H:i")
     missing_since = tables.Column(_("Missing from Exchange"))
     first_discovered = tables.DateTimeColumn(verbose_name=_("First discovered"), format="Y-m-d H:i")
+
+    def render_policy_application_status(self, value):
+        return POLICY_LABELS.get(value, POLICY_LABELS["Unknown"])
 
     class Meta(ConsoleTable.Meta):
         model = Device
@@ -94,7 +102,8 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
             "first_discovered",
         ]
         default_columns = [
-            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "last_success_sync", "status",
+            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "last_success_sync",
+            "policy_application_status", "status",
         ]
         sequence = ("select", "...")
         empty_text = _("No devices match.")

@@ -77,6 +77,15 @@ MATRIX = {
 MATRIX.update({
     "policies:connector_settings": Expect(console_read(), pk("connector"), post=ADMIN_WRITE),
     "policies:connector_access_rules": Expect(console_read(), pk("connector"), post=ADMIN_WRITE),
+    # The what-if list of a proposed access change: read-only. The buttons (push again, take Exchange's
+    # values, adopt a rule) are POST only and need ModifyConnectorPolicy on the site.
+    "policies:connector_access_preview": Expect(console_read(), pk("connector")),
+    "policies:connector_push": Expect(everyone(NOT_ALLOWED, anonymous=LOGIN, end_user=FORBIDDEN), pk("connector"),
+                                      post={**ADMIN_WRITE, "full_admin": REDIRECT}),
+    "policies:connector_take_exchange": Expect(everyone(NOT_ALLOWED, anonymous=LOGIN, end_user=FORBIDDEN), pk("connector"),
+                                               post={**ADMIN_WRITE, "full_admin": REDIRECT}),
+    "policies:connector_adopt_rule": Expect(everyone(NOT_ALLOWED, anonymous=LOGIN, end_user=FORBIDDEN), pk("connector"),
+                                            post={**ADMIN_WRITE, "full_admin": REDIRECT}),
 })
 # --- end policies
 

@@ -114,7 +114,7 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
                               (_("Search"), _("all recipients") if obj.all_recipients else obj.ad_containers),
                               (_("Ignore devices inactive for more than"), _("%(n)s days") % {"n": obj.ignore_inactive_days}),
                               (_("Concurrent Exchange sessions"), obj.max_concurrency)]),
-            *(section(obj) for section in extensions.connector_sections),
+            *extensions.sections_for(obj, self.request.user),
         ]
 
 

@@ -97,6 +97,7 @@ class ControlApi:
             ("DELETE", p(r"/devices/(?P<identity>.+)"), self.remove_device),
             ("PATCH", p(r"/devices/(?P<identity>.+)"), self.change_device),
             ("POST", p(r"/reset"), self.reset),
+            ("POST", p(r"/admin-center"), self.admin_center),
         ]
 
     def dispatch(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
@@ -243,6 +244,11 @@ class ControlApi:
         result = self.target.org.change_device(identity, **_object(body))
         self.target.changed()
         return result
+
+    def admin_center(self, body: dict[str, Any], **_: Any) -> Any:
+        result = self.target.org.admin_center(str(_field(body, "cmdlet")), dict(_object(body.get("parameters") or {})))
+        self.target.changed()
+        return {"output": result}
 
     def reset(self, **_: Any) -> Any:
         self.target.org.reset()

@@ -226,3 +226,7 @@ class ControlClient:
 
     def reset(self) -> Any:
         return self.request("POST", "/reset")
+
+    def admin_center(self, cmdlet: str, **parameters: Any) -> Any:
+        """Change the organization's policy, rules or settings as an Exchange administrator would."""
+        return self.request("POST", "/admin-center", {"cmdlet": cmdlet, "parameters": parameters})

@@ -392,8 +392,9 @@ class RunspacePoolHost:
         self.last_request = time.monotonic()
 
     def inactivity(self) -> float:
-        """Seconds since the client last used the shell; 0 while a pipeline runs (it is busy)."""
-        return 0.0 if self.running_pipelines() else time.monotonic() - self.last_request
+        """Seconds since a client request on the shell last started or ended (a pipeline nobody reads
+        any more does not keep it active: a client polls with Receive while it uses a pipeline)."""
+        return time.monotonic() - self.last_request
 
     def signal(self, pipeline_id: uuid.UUID, code: str) -> None:
         run = self.pipelines.get(pipeline_id)

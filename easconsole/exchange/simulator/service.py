@@ -81,6 +81,15 @@ class ShellRegistry:
         host.touch()
         return host
 
+    def touch(self, request: Request) -> None:
+        """A request on a shell ended: it was active until now (a long-poll Receive, for as long as it waited)."""
+        try:
+            host = self._shells.get(request.shell_id) if request.shell_id else None
+        except WSManFault:  # a malformed ShellId: answered as such already
+            return
+        if host is not None:
+            host.touch()
+
     def held_by(self, account: str, server_name: str) -> list[RunspacePoolHost]:
         """The shells an account holds on one server (what WSMan Enumerate shows that account)."""
         with self._lock:
@@ -140,7 +149,10 @@ class WSManService:
         handler = getattr(self, f"_op_{operation.lower()}", None)
         if handler is None:
             raise WSManFault(wsman.UNSUPPORTED_ACTION, f"The action {request.action} is not supported by the service.")
-        return handler(request, account, client_ip)
+        try:
+            return handler(request, account, client_ip)
+        finally:
+            self.registry.touch(request)
 
     def _op_create(self, request: Request, account: str, client_ip: str) -> bytes:
         if not wsman.same_resource(request.resource_uri):

@@ -12,8 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -26,10 +24,9 @@ from easconsole.exchange.simulator.testing import (DEFAULT_ACCOUNT, ControlClien
                                                    wsman_for)
 from easconsole.exchange.transport import Session
 
-from .conftest import settings_for
+from .conftest import console_process_holding_a_pool, settings_for
 
 pytestmark = pytest.mark.simulator
-ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = DEFAULT_ACCOUNT[0]
 
 
@@ -116,34 +113,11 @@ def test_a_close_that_fails_is_logged_with_the_server_and_shell(sim: Any, contro
 
 
 # ---- reclaiming -----------------------------------------------------------------------------------------
-WORKER = """
-import json, sys
-from easconsole.exchange.transport import Session
-from easconsole.exchange.values import ConnectionSettings
-job = json.loads(sys.stdin.readline())
-session = Session(ConnectionSettings(**job["settings"]), job["server"]).open()
-print(session.pool.id, flush=True)
-sys.stdin.readline()  # holds the pool until killed
-"""
-
-
 @pytest.fixture
 def worker(sim: Any) -> Iterator[tuple[subprocess.Popen, str]]:
     """Another console process on this host holding a pool on EXCAS01; killed by the test or at the end."""
-    settings = settings_for(sim, sites={"HQ": "EXCAS01"})
-    job = {"settings": {"sites": settings.sites, "port": settings.port, "auth": "basic",
-                        "username": settings.username, "password": settings.password},
-           "server": sim.server_address("EXCAS01")}
-    process = subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    process.stdin.write(json.dumps(job) + "\n")
-    process.stdin.flush()
-    shell_id = process.stdout.readline().strip()
-    assert shell_id, "the worker could not open a pool"
-    yield process, shell_id
-    if process.poll() is None:
-        process.kill()
-    process.wait(timeout=10)
+    with console_process_holding_a_pool(sim, "EXCAS01") as held:
+        yield held
 
 
 def test_a_pool_left_by_a_killed_worker_is_reclaimed_and_a_live_workers_is_not(

@@ -59,10 +59,10 @@ class _Process:
     """This process's identity and the shells it is using; both start afresh in a forked child."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
+        self.lock = threading.Lock()  # a lock another thread held at the fork would never be released
         self.owner = Owner(socket.gethostname(), os.getpid(), uuid.uuid4().hex[:12])
         self.live: set[str] = set()
 

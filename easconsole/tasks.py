@@ -52,8 +52,10 @@ def reclaim_runspace_pools() -> str:
 
 
 def reclaim_soon() -> None:
-    """Run the reclaim schedule at the scheduler's next tick (one row: several workers starting together
-    still run it once)."""
+    """Run the reclaim schedule at the scheduler's next tick (within about 15 s). One row, so several
+    workers starting together still run it once; put back if someone deleted it."""
     from django_q.models import Schedule
 
-    Schedule.objects.filter(name=RECLAIM_SCHEDULE).update(next_run=timezone.now())
+    if not Schedule.objects.filter(name=RECLAIM_SCHEDULE).update(next_run=timezone.now()):
+        Schedule.objects.create(name=RECLAIM_SCHEDULE, func="easconsole.tasks.reclaim_runspace_pools",
+                                schedule_type=Schedule.MINUTES, minutes=15, repeats=-1, next_run=timezone.now())

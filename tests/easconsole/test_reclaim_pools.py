@@ -40,6 +40,14 @@ def test_a_starting_worker_brings_the_reclaim_forward():
     assert before <= Schedule.objects.get(name=tasks.RECLAIM_SCHEDULE).next_run <= timezone.now()
 
 
+def test_a_starting_worker_puts_back_a_deleted_reclaim_schedule():
+    Schedule.objects.filter(name=tasks.RECLAIM_SCHEDULE).delete()
+    post_spawn.send(sender="django_q", proc_name="Process-1:1")
+    schedule = Schedule.objects.get(name=tasks.RECLAIM_SCHEDULE)
+    assert (schedule.func, schedule.minutes, schedule.next_run <= timezone.now()) == (
+        "easconsole.tasks.reclaim_runspace_pools", 15, True)
+
+
 @pytest.mark.simulator
 def test_the_task_closes_a_killed_workers_pool_and_keeps_the_pools_in_use(exchange, control):
     connector = installed_connector(exchange)

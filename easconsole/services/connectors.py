@@ -22,6 +22,7 @@ from easconsole import audit, extensions
 from easconsole.credentials import CredentialError
 from easconsole.exchange import errors as exchange_errors
 from easconsole.exchange import gateway as exchange
+from easconsole.exchange import pools as exchange_pools
 from easconsole.exchange.values import ServerInfo
 from easconsole.logs import easdisc, sitecomp
 from easconsole.models import AuditEvent, ConnectorServer, ExchangeConnector, StatusMessage
@@ -92,6 +93,14 @@ def known_servers(connector: ExchangeConnector) -> list[ServerInfo]:
 def connector_gateway(connector: ExchangeConnector) -> exchange.PsrpGateway:
     """A gateway to the connector's organization (not yet open): use it as a context manager."""
     return exchange.PsrpGateway(connection_settings(connector), known_servers=known_servers(connector))
+
+
+def connector_reclaim_pools(connector: ExchangeConnector) -> exchange_pools.ReclaimReport:
+    """Close the runspace pools the console left open on the connector's servers (exchange/pools.py):
+    the configured ones and every server Exchange reported."""
+    settings = connection_settings(connector)
+    servers = [*settings.sites.values(), *(s.fqdn for s in known_servers(connector))]
+    return exchange_pools.reclaim(settings, servers)
 
 
 def _flag_for_installation(connector: ExchangeConnector) -> None:

@@ -10,7 +10,7 @@ from easconsole import logs
 from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator, wait_until
 from easconsole.models import ExchangeConnector
 from easconsole.services import connectors
-from tests.devices.discovery_support import installed_connector, new_run
+from tests.console import installed_connector, new_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.simulator]
 
@@ -64,7 +64,7 @@ def drop_connections(control):
     ("ntlm", drop_connections, devices_read),  # an encrypted connection dropped mid-read: pypsrp cannot reuse it
 ], ids=["server-stopped", "cmdlet-denied", "read-timeout", "ntlm-connection-dropped"])
 def test_a_failed_discovery_leaves_no_pool_open(exchange, control, monkeypatch, auth, fault, when):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     ExchangeConnector.objects.filter(pk=connector.pk).update(authentication=auth)
     settings_of = connectors.connection_settings
     monkeypatch.setattr(connectors, "connection_settings", lambda c, **kw: dataclasses.replace(
@@ -89,6 +89,6 @@ def test_a_failed_discovery_leaves_no_pool_open(exchange, control, monkeypatch, 
 
 
 def test_a_successful_discovery_leaves_no_pool_open(exchange, control):
-    run = discovery.full_discovery(new_run(installed_connector(exchange)))
+    run = discovery.full_discovery(new_run(installed_connector(exchange, install=False)))
     assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
     assert open_pools(control) == 0

@@ -11,7 +11,7 @@ from easconsole import logs, tasks
 from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator
 from easconsole.models import ExchangeConnector
 from easconsole.services import connectors
-from tests.devices.discovery_support import installed_connector
+from tests.console import installed_connector
 from tests.exchange.conftest import console_process_holding_a_pool
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_a_starting_worker_puts_back_a_deleted_reclaim_schedule():
 
 @pytest.mark.simulator
 def test_the_task_closes_a_killed_workers_pool_and_keeps_the_pools_in_use(exchange, control):
-    connector = installed_connector(exchange)
+    connector = installed_connector(exchange, install=False)
     ExchangeConnector.objects.filter(pk=connector.pk).update(known_servers=[
         {"name": s.name, "fqdn": exchange.server_address(s.name), "roles": list(s.roles), "site": s.site}
         for s in exchange.org.servers])

@@ -9,7 +9,7 @@ from django_q.models import OrmQ
 from devices.actions import services
 from devices.models import DeviceAction
 from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, ControlClient, running_simulator, wait_until
-from tests.devices.actions_support import installed_connector, inventory
+from tests.console import discovered, installed_connector
 from tests.personas import make_persona
 
 pytestmark = [pytest.mark.simulator, pytest.mark.django_db(transaction=True)]
@@ -22,7 +22,7 @@ def test_a_restarted_worker_reclaims_the_pool_a_killed_worker_left(console_serve
         def shells() -> list[dict]:
             return [s for s in control.state()["shells"] if s["account"] == DEFAULT_ACCOUNT[0]]
 
-        device = inventory(installed_connector(exchange), limit=1)[0]
+        device = discovered(installed_connector(exchange))[0]
         OrmQ.objects.all().delete()  # the connector is installed already: drop its queued installation
         exchange.set_latency(None, 2)  # Exchange answers slowly: the worker is caught mid-send
         worker = start_qcluster(EASCONSOLE_ACTION_LEASE_SECONDS="3")

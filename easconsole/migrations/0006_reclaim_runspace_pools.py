@@ -15,6 +15,6 @@ def delete(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("easconsole", "0004_connectors"),
+    dependencies = [("easconsole", "0005_connector_check_and_password_refused"),
                     ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more")]
     operations = [migrations.RunPython(create, delete)]

@@ -1,0 +1,121 @@
+"""Exchange's throttling never loses a wipe: it is sent again when the throttle lifts, and reaches
+Exchange exactly once (through pypsrp against the simulated organization)."""
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from devices.actions import services
+from devices.models import DeviceAction
+from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator
+from tests.devices.actions_support import installed_connector, inventory
+from tests.personas import make_persona
+
+pytestmark = [pytest.mark.django_db, pytest.mark.simulator]
+State, Kind = DeviceAction.State, DeviceAction.Kind
+ACCOUNT = DEFAULT_ACCOUNT[0]
+
+
+@pytest.fixture(scope="module")
+def exchange():
+    with running_simulator(devices=20) as sim:
+        yield sim
+
+
+@pytest.fixture
+def devices(exchange, control):
+    yield inventory(installed_connector(exchange), limit=6)
+    control.request("POST", "/throttle", {"account": ACCOUNT, "max_sessions": None, "max_cmdlets": None})
+
+
+def wipes_run(control, device, *, throttled: bool) -> list[dict]:
+    """Clear-ActiveSyncDevice calls for the device that Exchange ran (throttled=False) or refused."""
+    return [c for c in control.calls(control.since) if c["cmdlet"] == "Clear-ActiveSyncDevice"
+            and c["parameters"]["Identity"] == device.identity and bool(c.get("throttled")) == throttled]
+
+
+def time_passes(action) -> None:
+    """The retry falls due (what the clock would do)."""
+    DeviceAction.objects.filter(pk=action.pk).update(next_attempt_at=timezone.now())
+
+
+def test_a_wipe_over_the_cmdlet_budget_waits_as_asked_and_is_sent_once_when_the_throttle_lifts(devices, control):
+    device = devices[0]
+    control.throttle(ACCOUNT, max_cmdlets=0, period_seconds=120)  # the budget is spent for two minutes
+    action = services.action_request(device=device, kind=Kind.WIPE, user=make_persona("operator"))
+    services.action_execute(action.pk)
+    action.refresh_from_db()
+    assert action.state == State.REQUESTED and action.attempts == 1
+    assert "exceeds the throttling budget" in action.exchange_answer and "will be retried at" in action.error
+    # Not before the back-off Exchange named (120 s), though the own schedule says 30 s:
+    assert action.next_attempt_at - timezone.now() > dt.timedelta(seconds=110)
+    assert services.action_execute(action.pk) is None  # a task arriving early sends nothing
+    assert wipes_run(control, device, throttled=False) == [] and len(wipes_run(control, device, throttled=True)) == 1
+
+    control.request("POST", "/throttle", {"account": ACCOUNT, "max_cmdlets": None})
+    time_passes(action)
+    services.action_execute(action.pk)
+    action.refresh_from_db()
+    assert action.state == State.SENT and action.error == ""
+    assert len(wipes_run(control, device, throttled=False)) == 1
+    services.poll_open_wipes()
+    action.refresh_from_db()
+    assert action.state == State.PENDING
+
+
+def test_a_short_back_off_is_waited_out_within_the_attempt(devices, control, caplog):
+    device = devices[1]
+    # Opening the session costs two cmdlets, the wipe a third: the statistics read after it must wait.
+    control.throttle(ACCOUNT, max_cmdlets=3, period_seconds=2)
+    action = services.action_request(device=device, kind=Kind.WIPE, user=make_persona("operator"))
+    services.action_execute(action.pk)
+    action.refresh_from_db()
+    assert (action.state, action.attempts) == (State.SENT, 1)
+    assert len(wipes_run(control, device, throttled=False)) == 1
+    assert any("waiting" in r.getMessage() and r.name == "easconsole.easdisc" for r in caplog.records)
+
+
+def test_the_session_cap_delays_the_wipe_and_it_is_sent_once_after(devices, control):
+    device = devices[2]
+    control.throttle(ACCOUNT, max_sessions=0)
+    action = services.action_request(device=device, kind=Kind.WIPE, user=make_persona("operator"))
+    services.action_execute(action.pk)
+    action.refresh_from_db()
+    assert action.state == State.REQUESTED and "MaxConcurrency" in action.exchange_answer
+    assert dt.timedelta(seconds=25) < action.next_attempt_at - timezone.now() <= dt.timedelta(seconds=30)
+    assert wipes_run(control, device, throttled=False) == []
+
+    control.request("POST", "/throttle", {"account": ACCOUNT, "max_sessions": None})
+    time_passes(action)
+    services.action_execute(action.pk)
+    action.refresh_from_db()
+    assert action.state == State.SENT
+    assert len(wipes_run(control, device, throttled=False)) == 1
+
+
+def test_an_unknown_identity_still_fails_at_once(devices, control):
+    device = devices[3]
+    type(device).objects.filter(pk=device.pk).update(identity="nobody\\ExchangeActiveSyncDevices\\Gone§000")
+    action = services.action_request(device=type(device).objects.get(pk=device.pk), kind=Kind.WIPE,
+                                     user=make_persona("operator"))
+    services.action_execute(action.pk)
+    action.refresh_from_db()
+    assert action.state == State.FAILED and action.attempts == 1
+    assert "couldn't be found" in action.error
+
+
+def test_a_password_that_cannot_be_decrypted_is_retried(devices, control):
+    device = devices[4]
+    connector = device.connector
+    good = connector.password_encrypted
+    type(connector).objects.filter(pk=connector.pk).update(password_encrypted="not-a-fernet-token")
+    action = services.action_request(device=device, kind=Kind.BLOCK, user=make_persona("operator"))
+    services.action_execute(action.pk)
+    action.refresh_from_db()
+    assert action.state == State.REQUESTED and "cannot be decrypted" in action.error and action.next_attempt_at
+
+    type(connector).objects.filter(pk=connector.pk).update(password_encrypted=good)  # e.g. the new keys were read
+    time_passes(action)
+    services.action_execute(action.pk)
+    action.refresh_from_db()
+    assert action.state == State.DONE

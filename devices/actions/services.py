@@ -305,9 +305,10 @@ def follow(action: DeviceAction, statistics) -> DeviceAction:
     return action
 
 
-def poll_open_wipes(*, sent_since: dt.datetime | None = None) -> int:
+def poll_open_wipes(*, sent_since: dt.datetime | None = None, stop=lambda: False) -> int:
     """Read the statistics of every device with an open wipe (sent since `sent_since`, when given) and
-    move the wipes along. Returns how many were read."""
+    move the wipes along; `stop()` true ends the round early (the rest are read next time). Returns
+    how many were read."""
     read = 0
     open_actions = (DeviceAction.objects.filter(kind__in=DeviceAction.WIPES, state__in=[State.SENT, State.PENDING])
                     .select_related("device__connector", "requested_by"))
@@ -322,6 +323,8 @@ def poll_open_wipes(*, sent_since: dt.datetime | None = None) -> int:
             with connector_gateway(actions[0].device.connector) as gateway:
                 retry_unreachable(connector_id)  # Exchange answers: what waited for it goes now
                 for action in actions:
+                    if stop():
+                        return read
                     try:
                         statistics = gateway.device_statistics(action.device.identity)
                         refresh_device(action.device, statistics)

@@ -13,8 +13,9 @@ When nothing is open or waiting, the chain stops: no Exchange traffic, no busy w
 again when a wipe is sent or a retry is scheduled, and the every-minute schedule
 (``devices-poll-open-wipes``) restarts it should its worker die. One chain runs at a time on a host:
 the chain's id and heartbeat are kept in a small file under ``VAR_DIR`` (several console hosts
-would each run one: harmless, twice the polling). Each cycle holds a worker about CYCLE_SECONDS, so
-a newly queued task waits at most that long for a worker that the watcher holds.
+would each run one: harmless, twice the polling). Between cycles the watcher waits up to
+CYCLE_SECONDS, but gives its worker up as soon as another task is queued (it queues itself behind
+it), so a wipe request never waits for the watcher.
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ RECENT = dt.timedelta(hours=1)
 PROBE_SECONDS = 5.0
 STALE_SECONDS = 30.0  # a chain silent for this long is presumed dead: another may take over
 TASK = "devices.actions.watch.watch"
+TASK_NAME = "Watch device actions"
 
 
 def _state_file() -> Path:
@@ -74,7 +76,7 @@ def start() -> None:
     """Queue the watcher (it returns at once if a chain is already running)."""
     from django_q.tasks import async_task
 
-    async_task(TASK, task_name="Watch device actions", group="Device actions", save=False)
+    async_task(TASK, task_name=TASK_NAME, group="Device actions", save=False)
 
 
 def watch(state: dict[str, Any] | None = None) -> str:
@@ -90,22 +92,46 @@ def watch(state: dict[str, Any] | None = None) -> str:
     checked = dt.datetime.fromtimestamp(state.get("checked", now - SLOW_POLL_SECONDS), dt.timezone.utc)
     services.queue_due_retries(since=checked)
     state["checked"] = now
+    if _others_queued():  # a request waits for this worker: let it go first, read Exchange next cycle
+        return _next_cycle(chain, state, pause=False)
     if now - state.get("probed", 0) >= PROBE_SECONDS:
         state["probed"] = now
         for connector_id in services.waiting_connectors():
             _probe(connector_id)
     if now - state.get("polled_all", 0) >= SLOW_POLL_SECONDS:
         state["polled_all"] = state["polled"] = now
-        services.poll_open_wipes()
+        services.poll_open_wipes(stop=_others_queued)
     elif now - state.get("polled", 0) >= POLL_SECONDS:
         state["polled"] = now
-        services.poll_open_wipes(sent_since=timezone.now() - RECENT)
-    time.sleep(CYCLE_SECONDS)  # the chain's pace: a cycle a second at most
-    _claim(chain)
+        services.poll_open_wipes(sent_since=timezone.now() - RECENT, stop=_others_queued)
+    return _next_cycle(chain, state)
+
+
+def _next_cycle(chain: str, state: dict[str, Any], *, pause: bool = True) -> str:
     from django_q.tasks import async_task
 
-    async_task(TASK, state, task_name="Watch device actions", group="Device actions", save=False)
+    if pause:
+        _pause()
+    _claim(chain)
+    async_task(TASK, state, task_name=TASK_NAME, group="Device actions", save=False)
     return "Watching."
+
+
+def _pause() -> None:
+    """The chain's pace (a cycle a second at most), cut short when another task waits for a worker."""
+    deadline = time.monotonic() + CYCLE_SECONDS
+    while time.monotonic() < deadline and not _others_queued():
+        time.sleep(0.05)
+
+
+def _others_queued() -> bool:
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+    from django_q.models import OrmQ
+
+    if Conf.ORM:  # a task the cluster already took from the queue for its next free worker is still listed
+        return any(queued.name() != TASK_NAME for queued in OrmQ.objects.all()[:100])
+    return get_broker().queue_size() > 0
 
 
 def _probe(connector_id: int) -> None:

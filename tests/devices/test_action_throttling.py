@@ -119,3 +119,18 @@ def test_a_password_that_cannot_be_decrypted_is_retried(devices, control):
     services.action_execute(action.pk)
     action.refresh_from_db()
     assert action.state == State.DONE
+
+
+def test_the_lease_outlasts_the_longest_attempt(devices, control, settings):
+    settings.EASCONSOLE_ACTION_LEASE_SECONDS = None  # derived, as in production
+    connector = devices[0].connector
+    lease = services.lease(connector)
+    # One site and the servers Exchange reported: opening may try each (5 s to connect, 25 s to
+    # answer), then prepare the session; the action and the statistics read each wait up to twice.
+    servers = 1 + len(connector.known_servers)
+    assert lease == dt.timedelta(seconds=30 * (servers + 2) + 2 * (2 * 30 + 5))
+    assert lease > dt.timedelta(seconds=125)  # the attempt that outlived the old two-minute lease
+    action = services.action_request(device=devices[5], kind=Kind.BLOCK, user=make_persona("operator"))
+    DeviceAction.objects.filter(pk=action.pk).update(attempts=1, next_attempt_at=timezone.now() + lease)
+    assert services.action_execute(action.pk) is None  # a second worker leaves it to the first
+    assert [c for c in control.calls(control.since) if c["cmdlet"] == "Set-CASMailbox"] == []

@@ -7,7 +7,8 @@ acknowledgement or a waiting action going out within seconds. So while there is 
 - open wipes sent in the last hour are read every POLL_SECONDS, older ones every SLOW_POLL_SECONDS;
 - a retry that falls due is queued at once (not at the next minute);
 - a connector whose actions wait only because Exchange could not be reached is tried every
-  PROBE_SECONDS; as soon as it answers, they are sent.
+  PROBE_SECONDS: first a bare TCP connection to its servers (quiet, no credentials sent while they
+  are down), then, once one accepts, a session; as soon as that opens, they are sent.
 
 When nothing is open or waiting, the chain stops: no Exchange traffic, no busy worker. It starts
 again when a wipe is sent or a retry is scheduled, and the every-minute schedule
@@ -23,6 +24,7 @@ import datetime as dt
 import fcntl
 import json
 import logging
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -43,6 +45,7 @@ POLL_SECONDS = 5.0
 SLOW_POLL_SECONDS = 60.0
 RECENT = dt.timedelta(hours=1)
 PROBE_SECONDS = 5.0
+TCP_TIMEOUT = 1.0
 STALE_SECONDS = 30.0  # a chain silent for this long is presumed dead: another may take over
 TASK = "devices.actions.watch.watch"
 TASK_NAME = "Watch device actions"
@@ -137,7 +140,7 @@ def _others_queued() -> bool:
 def _probe(connector_id: int) -> None:
     """Open a session to the connector; if it answers, send what waited for it."""
     connector = ExchangeConnector.objects.filter(pk=connector_id).first()
-    if connector is None:
+    if connector is None or not _accepts_connections(connector):
         return
     try:
         with services.connector_gateway(connector):
@@ -146,3 +149,16 @@ def _probe(connector_id: int) -> None:
         log.debug(f"Connector {connector} still cannot be used: {error}")
         return
     services.retry_unreachable(connector_id)
+
+
+def _accepts_connections(connector: ExchangeConnector) -> bool:
+    """Does any of the connector's servers accept a TCP connection on its port? (Nothing is sent.)"""
+    addresses = [s.server for s in connector.servers.all()]
+    addresses += [s["fqdn"] for s in connector.known_servers if s.get("fqdn") and s["fqdn"] not in addresses]
+    for address in addresses:
+        try:
+            socket.create_connection((address, connector.port), timeout=TCP_TIMEOUT).close()
+            return True
+        except OSError:
+            continue
+    return False

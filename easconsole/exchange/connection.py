@@ -61,6 +61,9 @@ def prepare_session(session: Session) -> None:
     try:
         for _ in session.stream([("Set-ADServerSettings", [("ViewEntireForest", True)])]):
             pass
+    except ExchangeThrottledError as exc:  # not a missing role: the cmdlet that follows will say it too
+        easdisc.warning("Exchange throttled %s on %s: %s", "Set-ADServerSettings", session.name, exc.reason,
+                        extra={"cmdlet": "Set-ADServerSettings", "server": session.name, "reason": exc.reason})
     except ExchangePermissionError:
         easdisc.warning("Invoking cmdlet %s failed", "Set-ADServerSettings",
                         extra={"cmdlet": "Set-ADServerSettings", "server": session.name})

@@ -44,7 +44,7 @@ CYCLE_SECONDS = 1.0
 POLL_SECONDS = 5.0
 SLOW_POLL_SECONDS = 60.0
 RECENT = dt.timedelta(hours=1)
-PROBE_SECONDS = 5.0
+PROBE_SECONDS = 2.0
 TCP_TIMEOUT = 1.0
 STALE_SECONDS = 30.0  # a chain silent for this long is presumed dead: another may take over
 TASK = "devices.actions.watch.watch"

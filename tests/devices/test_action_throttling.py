@@ -134,3 +134,26 @@ def test_the_lease_outlasts_the_longest_attempt(devices, control, settings):
     DeviceAction.objects.filter(pk=action.pk).update(attempts=1, next_attempt_at=timezone.now() + lease)
     assert services.action_execute(action.pk) is None  # a second worker leaves it to the first
     assert [c for c in control.calls(control.since) if c["cmdlet"] == "Set-CASMailbox"] == []
+
+
+def test_a_due_retry_is_queued_when_it_falls_due_not_at_the_next_minute(devices, monkeypatch):
+    action = services.action_request(device=devices[5], kind=Kind.BLOCK, user=make_persona("operator"))
+    cycle_before = timezone.now()
+    DeviceAction.objects.filter(pk=action.pk).update(attempts=1, error="Exchange could not be reached. Retried at ...",
+                                                     next_attempt_at=timezone.now())
+    queued = []
+    monkeypatch.setattr(services, "queue", queued.append)
+    assert services.requeue_lost_actions() == 0  # the every-minute task would not take it yet
+    assert services.queue_due_retries(since=cycle_before) == 1 and queued == [action.pk]  # the watcher's cycle does
+    assert services.queue_due_retries(since=timezone.now()) == 0  # and only once
+
+
+def test_the_watcher_stops_when_nothing_is_open_or_waiting(devices, control):
+    from django_q.models import OrmQ
+
+    from devices.actions import watch
+
+    queued, since = OrmQ.objects.count(), control.calls()[-1]["seq"]
+    assert watch.watch() == "Nothing open or waiting: stopped watching."
+    assert OrmQ.objects.count() == queued  # no next cycle
+    assert control.calls(since) == []  # and nothing asked of Exchange

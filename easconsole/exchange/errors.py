@@ -78,7 +78,14 @@ class ExchangePermissionError(ExchangeCommandError):
 
 
 class ExchangeThrottledError(ExchangeCommandError):
-    """Exchange's throttling refused the work (over budget, or too many sessions); retry later."""
+    """Exchange's throttling refused the work (over budget, or too many sessions); retry later.
+
+    `retry_after`: seconds Exchange asked to wait (Exchange Online's Retry-After), or None.
+    """
+
+    def __init__(self, *args, retry_after: float | None = None, **kwargs) -> None:
+        self.retry_after = retry_after
+        super().__init__(*args, **kwargs)
 
 
 class ExchangeNotSupportedError(ExchangeError):

@@ -97,7 +97,7 @@ class RestGateway:
     def open(self) -> "RestGateway":
         """Sign in now (instead of at the first operation): a wrong certificate or app ID fails here."""
         if self._http is None:
-            self._http = requests.Session()
+            self._http = _Session()
             self._http.verify = self.settings.ca_bundle or self.settings.verify_tls
         self._access_token()
         return self
@@ -128,7 +128,7 @@ class RestGateway:
             try:  # authority validation only for Microsoft's hosts; a sovereign or simulated one is trusted as given
                 self._app = msal.ConfidentialClientApplication(
                     s.username, client_credential=credential, authority=online_settings.authority_of(s),
-                    validate_authority=microsoft, instance_discovery=microsoft, verify=self._http.verify,
+                    validate_authority=microsoft, instance_discovery=microsoft, http_client=self._http,
                     timeout=s.read_timeout)
             except Exception as exc:
                 raise self._sign_in_error(f"the sign-in authority could not be used ({_short(exc)})") from None
@@ -400,15 +400,15 @@ class RestGateway:
 
     def allow_device(self, mailbox: str, device_id: str) -> CommandResult:
         device_id = _required("device_id", device_id)
-        return self._lists(mailbox, {"add": [device_id]}, {"remove": [device_id]})
+        return self._lists(mailbox, {"Add": [device_id]}, {"Remove": [device_id]})
 
     def block_device(self, mailbox: str, device_id: str) -> CommandResult:
         device_id = _required("device_id", device_id)
-        return self._lists(mailbox, {"remove": [device_id]}, {"add": [device_id]})
+        return self._lists(mailbox, {"Remove": [device_id]}, {"Add": [device_id]})
 
     def remove_from_lists(self, mailbox: str, device_id: str) -> CommandResult:
         device_id = _required("device_id", device_id)
-        return self._lists(mailbox, {"remove": [device_id]}, {"remove": [device_id]})
+        return self._lists(mailbox, {"Remove": [device_id]}, {"Remove": [device_id]})
 
     def remove_device(self, identity: str) -> CommandResult:
         return self._write("Remove-MobileDevice", [("Identity", _required("identity", identity)), ("Confirm", False)])[0]
@@ -469,6 +469,16 @@ class RestGateway:
                                               ("ActiveSyncMailboxPolicy", value)])[0]
 
 
+
+
+class _Session(requests.Session):
+    """requests lets REQUESTS_CA_BUNDLE override a session's own CA bundle; the connector's CA must win."""
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None:
+            settings["verify"] = self.verify
+        return settings
 
 
 def _retry_after(response: requests.Response) -> float:

@@ -24,6 +24,21 @@ _DOMAIN = re.compile(r"^(?=.{4,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-
 _URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s?#]*)?$")
 
 
+# The on-premises cmdlet names the gateway speaks -> Exchange Online's (the others keep their names).
+ONLINE_NAMES = {
+    "Get-ActiveSyncDevice": "Get-MobileDevice", "Get-ActiveSyncDeviceStatistics": "Get-MobileDeviceStatistics",
+    "Clear-ActiveSyncDevice": "Clear-MobileDevice", "Remove-ActiveSyncDevice": "Remove-MobileDevice",
+    "Get-ActiveSyncMailboxPolicy": "Get-MobileDeviceMailboxPolicy",
+    "Set-ActiveSyncMailboxPolicy": "Set-MobileDeviceMailboxPolicy",
+    "New-ActiveSyncMailboxPolicy": "New-MobileDeviceMailboxPolicy",
+}
+
+
+def online_name(cmdlet: str) -> str:
+    """What Exchange Online calls a cmdlet."""
+    return ONLINE_NAMES.get(cmdlet, cmdlet)
+
+
 @dataclass(frozen=True)
 class Certificate:
     """The application's certificate and private key, as MSAL takes them."""

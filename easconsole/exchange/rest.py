@@ -34,18 +34,7 @@ APP_ANCHOR = "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@"
 PAGE_SIZE = 1000
 MAX_THROTTLE_WAIT = 120.0  # seconds of Retry-After waited out per call before giving up
 MODULE_VERSION = "3.7.1"
-# The on-premises names the gateway speaks -> Exchange Online's (the others keep their names).
-ONLINE_NAMES = {
-    "Get-ActiveSyncDevice": "Get-MobileDevice", "Get-ActiveSyncDeviceStatistics": "Get-MobileDeviceStatistics",
-    "Clear-ActiveSyncDevice": "Clear-MobileDevice", "Remove-ActiveSyncDevice": "Remove-MobileDevice",
-    "Get-ActiveSyncMailboxPolicy": "Get-MobileDeviceMailboxPolicy",
-    "Set-ActiveSyncMailboxPolicy": "Set-MobileDeviceMailboxPolicy",
-    "New-ActiveSyncMailboxPolicy": "New-MobileDeviceMailboxPolicy",
-}
-
-
-def online_name(cmdlet: str) -> str:
-    return ONLINE_NAMES.get(cmdlet, cmdlet)
+online_name = online_settings.online_name
 
 
 def error_text(payload: Any) -> tuple[str, str]:

@@ -203,7 +203,7 @@ def connection_test(settings: exchange.ConnectionSettings, *, exclude_connector:
             preflight = gateway.preflight()
             result = TestResult(ok=not preflight.missing, message="", organization=organization.name,
                                 organization_guid=organization.guid, server=gateway.current_server,
-                                ad_site=gateway.current_site,
+                                ad_site=gateway.current_site or "",
                                 missing={c: preflight.role_groups.get(c, "") for c in preflight.missing})
             if not settings.online and not preflight.missing:
                 result.known_servers = [

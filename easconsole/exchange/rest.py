@@ -24,12 +24,12 @@ from . import preflight as preflight_module
 from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
                      ExchangePermissionError, ExchangeThrottledError)
 from .gateway import ACCESS_LEVELS, CHARACTERISTICS, _choice, _key, _policy_params, _required, _with_created
+from .rest_signin import AppSignIn, HttpSession
 from .values import (AccessRule, CommandResult, ConnectionSettings, DeviceRecord, DeviceStatistics, MailboxPolicy,
                      OrganizationInfo, OrgSettings, PreflightResult, RecipientInfo, ServerInfo)
 
 log = logging.getLogger(__name__)
 
-SCOPE_PATH = "/.default"
 APP_ANCHOR = "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@"
 PAGE_SIZE = 1000
 MAX_THROTTLE_WAIT = 120.0  # seconds of Retry-After waited out per call before giving up
@@ -63,9 +63,7 @@ class RestGateway:
         self.base = online_settings.endpoint_of(settings)
         self.tenant = settings.tenant.strip()
         self._http: requests.Session | None = None
-        self._app: Any = None
-        self._token: str | None = None
-        self.tenant_id: str | None = None  # the tenant's GUID, from the token
+        self._sign_in: AppSignIn | None = None
 
     def __repr__(self) -> str:
         return f"RestGateway(tenant={self.tenant!r}, endpoint={self.base!r})"
@@ -86,8 +84,9 @@ class RestGateway:
     def open(self) -> "RestGateway":
         """Sign in now (instead of at the first operation): a wrong certificate or app ID fails here."""
         if self._http is None:
-            self._http = _Session()
+            self._http = HttpSession()
             self._http.verify = self.settings.ca_bundle or self.settings.verify_tls
+            self._sign_in = AppSignIn(self.settings, self._http)
         self._access_token()
         return self
 
@@ -102,55 +101,16 @@ class RestGateway:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # ---- sign-in -------------------------------------------------------------------------------------
-    def _client(self) -> Any:
-        if self._app is None:
-            import msal
-
-            s = self.settings
-            if online_settings.is_certificate(s.password):
-                cert = online_settings.load_certificate(s.password)
-                credential: Any = {"private_key": cert.private_key_pem, "public_certificate": cert.certificate_pem}
-            else:
-                credential = s.password
-            microsoft = online_settings.is_microsoft_authority(s)
-            try:  # authority validation only for Microsoft's hosts; a sovereign or simulated one is trusted as given
-                self._app = msal.ConfidentialClientApplication(
-                    s.username, client_credential=credential, authority=online_settings.authority_of(s),
-                    validate_authority=microsoft, instance_discovery=microsoft, http_client=self._http,
-                    timeout=s.read_timeout)
-            except Exception as exc:
-                raise self._sign_in_error(f"the sign-in authority could not be used ({_short(exc)})") from None
-        return self._app
+    @property
+    def tenant_id(self) -> str | None:
+        """The tenant's GUID, from the token (None before the sign-in)."""
+        return self._sign_in.tenant_id if self._sign_in else None
 
     def _access_token(self, *, fresh: bool = False) -> str:
-        if self._token and not fresh:
-            return self._token
-        app = self._client()
-        if fresh:
-            app.remove_tokens_for_client()
-        try:
-            # MSAL keeps the token until shortly before it expires and asks for a new one then.
-            result = app.acquire_token_for_client(scopes=[self.base + SCOPE_PATH])
-        except requests.exceptions.RequestException as exc:
-            raise ExchangeConnectionError("", self._login_host(), f"could not reach the sign-in service ({_short(exc)})",
-                                          kind="tls" if isinstance(exc, requests.exceptions.SSLError) else "unreachable",
-                                          sent_nothing=True) from None
-        except ValueError as exc:  # MSAL's own refusal, e.g. an unknown tenant during discovery
-            raise self._sign_in_error(_short(exc)) from None
-        if "access_token" not in result:
-            raise self._sign_in_error(str(result.get("error_description") or result.get("error") or "no token"))
-        self._token = result["access_token"]
-        self.tenant_id = _claims(self._token).get("tid") or self.tenant_id
-        return self._token
-
-    def _login_host(self) -> str:
-        return urlsplit(self.settings.authority or online_settings.MICROSOFT_AUTHORITY).hostname or ""
-
-    def _sign_in_error(self, reason: str) -> ExchangeConnectionError:
-        first = reason.splitlines()[0] if reason else reason
-        return ExchangeConnectionError("", self._login_host(), f"the application could not sign in: {first}",
-                                       kind="authentication")
+        if self._sign_in is None:
+            self.open()
+        assert self._sign_in is not None
+        return self._sign_in.token(fresh=fresh)
 
     # ---- one cmdlet, page by page ------------------------------------------------------------------------
     def _call(self, cmdlet: str, params: Sequence[tuple[str, Any]] = (), *, select: Sequence[str] = (),
@@ -460,34 +420,8 @@ class RestGateway:
 
 
 
-class _Session(requests.Session):
-    """requests lets REQUESTS_CA_BUNDLE override a session's own CA bundle; the connector's CA must win."""
-
-    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if verify is None:
-            settings["verify"] = self.verify
-        return settings
-
-
 def _retry_after(response: requests.Response) -> float:
     try:
         return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
         return 5.0
-
-
-def _claims(token: str) -> dict[str, Any]:
-    """The claims of an access token, unverified: only to read the tenant ID it was issued for."""
-    import base64
-
-    try:
-        part = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (IndexError, ValueError):
-        return {}
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:300] + "..."

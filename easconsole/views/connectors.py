@@ -106,6 +106,7 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
                            (_("Exchange organization"), obj.organization_name), (_("Server in use"), obj.server_in_use),
                            (_("AD site in use"), obj.ad_site_in_use), (_("Installed"), obj.installed_at),
                            (_("Next installation attempt"), obj.next_retry_at)]),
+            online_account(obj) if obj.is_online else
             (_("Account"), [(_("Authentication"), obj.get_authentication_display()), (_("Connection account"), obj.username),
                             (_("Password"), _("stored, encrypted") if obj.password_encrypted else _("none")),
                             (_("Port"), obj.port), (_("HTTPS"), obj.use_tls), (_("Validate certificate"), obj.verify_tls),
@@ -117,6 +118,16 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
                               (_("Concurrent Exchange sessions"), obj.max_concurrency)]),
             *extensions.sections_for(obj, self.request.user),
         ]
+
+
+def online_account(obj):
+    """An Exchange Online connector's Account section: the application, never its certificate or secret."""
+    kind = _("certificate or secret, stored encrypted") if obj.password_encrypted else _("none")
+    return (_("Application"), [(_("Tenant"), obj.online_tenant), (_("Application (client) ID"), obj.username),
+                               (_("Credential"), kind),
+                               (_("REST endpoint"), obj.online_endpoint or _("Microsoft 365 (worldwide)")),
+                               (_("Sign-in authority"), obj.online_authority or _("Microsoft 365 (worldwide)")),
+                               (_("Notification account"), obj.notification_account)])
 
 
 class ExchangeConnectorProgressView(ConnectorMixin, ObjectView):

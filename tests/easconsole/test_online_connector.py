@@ -149,6 +149,9 @@ def test_the_test_names_the_role_the_application_lacks(tenant, exchange):
 def test_properties_keep_the_certificate_and_key_rotation_covers_it(tenant, client):
     connector = installed_online_connector(tenant)
     client.force_login(make_persona("full_admin"))
+    details = client.get(connector.get_absolute_url()).text
+    assert "Application (client) ID" in details and tenant.app_id in details and "Connection account" not in details
+    assert "certificate or secret, stored encrypted" in details and "PRIVATE KEY" not in details
     url = reverse("easconsole:exchangeconnector_edit", args=[connector.pk])
     page = client.get(url)
     assert "Application (client) ID" in page.text and "PRIVATE KEY-----" not in page.text

@@ -290,7 +290,8 @@ class SimulatedTenant:
         name = str((cmdlet_input or {}).get("CmdletName") or "")
         params = (cmdlet_input or {}).get("Parameters") or {}
         if not name or not isinstance(params, dict):
-            return 400, _error("BadRequest", "The body must be {\"CmdletInput\": {\"CmdletName\": ..., \"Parameters\": {...}}}.", "")
+            return 400, _error("BadRequest", 'The body must be {"CmdletInput": {"CmdletName": ..., '
+                                             '"Parameters": {...}}}.', "")
         if name.lower() in ABSENT:
             return 400, _error("BadRequest", f"The term '{name}' is not recognized as the name of a cmdlet.",
                                "System.Management.Automation.CommandNotFoundException")
@@ -364,7 +365,8 @@ def _cmdlet_error(info: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
 
 
 def _aad(error: str, description: str) -> dict[str, Any]:
-    return {"error": error, "error_description": description, "error_codes": [int(re.sub(r"\D", "", description.split(":")[0]) or 0)],
+    code = int(re.sub(r"\D", "", description.split(":")[0]) or 0)
+    return {"error": error, "error_description": description, "error_codes": [code],
             "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(), "trace_id": str(uuid.uuid4())}
 
 

@@ -56,7 +56,8 @@ class Command(BaseCommand):
                     )
         if exchange_port and not ExchangeConnector.objects.exists():
             self.add_simulated_connector(site, exchange_port)
-        if online_port and online_dir and not ExchangeConnector.objects.filter(environment=ExchangeConnector.Environment.ONLINE).exists():
+        online = ExchangeConnector.objects.filter(environment=ExchangeConnector.Environment.ONLINE)
+        if online_port and online_dir and not online.exists():
             self.add_online_connector(site, online_port, online_dir)
         self.stdout.write(f"Demo accounts: {', '.join(p[0] for p in PERSONAS)}")
         self.stdout.write(f"Demo password: {password}")

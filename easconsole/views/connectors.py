@@ -101,7 +101,8 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
     def get_sections(self, obj):
         return [
             (_("General"), [(_("Name"), obj.name), (_("Environment"), obj.get_environment_display()), (_("Site"), obj.site),
-                            (_("Client Access Servers"), ", ".join(str(s) for s in obj.servers.all()) or obj.online_tenant)]),
+                            (_("Tenant"), obj.online_tenant) if obj.is_online else
+                            (_("Client Access Servers"), ", ".join(str(s) for s in obj.servers.all()))]),
             (_("Status"), [(_("State"), obj.get_state_display()), (_("Status"), obj.state_message),
                            (_("Exchange organization"), obj.organization_name), (_("Server in use"), obj.server_in_use),
                            (_("AD site in use"), obj.ad_site_in_use), (_("Installed"), obj.installed_at),

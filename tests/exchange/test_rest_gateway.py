@@ -238,3 +238,22 @@ def test_settings_problems_say_what_to_fix(tenant: SimulatedTenant) -> None:
     certificate_only = tenant.app_credential.split("-----BEGIN PRIVATE KEY-----")[0]
     with pytest.raises(ValueError, match="has no private key"):
         dataclasses.replace(good, password=certificate_only)
+
+
+def test_policies_rules_and_settings_the_push_uses(gateway: Any, control: ControlClient, transport: str) -> None:
+    name = f"Push test {transport}"
+    created = gateway.new_mailbox_policy(name, {"DevicePasswordEnabled": True, "MinDevicePasswordLength": 6})
+    assert created.created.name == name
+    gateway.set_mailbox_policy(name, {"MinDevicePasswordLength": 8})
+    policy = next(p for p in gateway.mailbox_policies() if p.name == name)
+    assert policy.parameters["MinDevicePasswordLength"] == 8
+    policy_cmdlets = {c["cmdlet"] for c in control.calls(control.since) if "MailboxPolicy" in c["cmdlet"]}
+    expected = "MobileDeviceMailboxPolicy" if transport == "rest" else "ActiveSyncMailboxPolicy"
+    assert policy_cmdlets == {f"New-{expected}", f"Set-{expected}", f"Get-{expected}"}
+
+    rule = gateway.new_access_rule("DeviceModel", f"Model {transport}", "Block").created
+    assert rule.access_level == "Block" and rule in gateway.access_rules()
+    gateway.remove_access_rule(rule.identity)
+    gateway.set_organization_settings(default_access_level="Quarantine")
+    assert gateway.organization_settings().default_access_level == "Quarantine"
+    gateway.set_organization_settings(default_access_level="Allow")

@@ -87,13 +87,18 @@ class RestGateway:
             self._http = HttpSession()
             self._http.verify = self.settings.ca_bundle or self.settings.verify_tls
             self._sign_in = AppSignIn(self.settings, self._http)
-        self._access_token()
+        try:
+            self._access_token()
+        except BaseException:
+            self.close()  # a failed sign-in leaves no connection behind
+            raise
         return self
 
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
             self._http = None
+            self._sign_in = None
 
     def __enter__(self) -> "RestGateway":
         return self.open()

@@ -193,7 +193,9 @@ def test_a_page_arrives_after_a_429(tenant: SimulatedTenant, monkeypatch: Any) -
         pages = iter(gw.devices())
         first = [next(pages) for _ in range(15)]
         tenant.throttle(1, retry_after=1)  # the second page is refused once, then served
+        refused = tenant.throttled_answers
         rest_of_them = list(pages)
+        assert tenant.throttled_answers == refused + 1
     assert total > 30 and len({d.guid for d in first + rest_of_them}) == total
 
 

@@ -105,6 +105,7 @@ class SimulatedTenant:
         self._httpd: _Server | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self.requests: list[str] = []  # "METHOD path" of each request, for tests
+        self.throttled_answers = 0  # 429s sent by throttle()
         if app_credential is None:
             app_credential = "".join(app_certificate())
         self.app_credential = app_credential  # certificate + key: what the connector is given
@@ -273,6 +274,7 @@ class SimulatedTenant:
         """One page of a cmdlet's output: (status, JSON, extra headers)."""
         if self._throttled > 0:
             self._throttled -= 1
+            self.throttled_answers += 1
             return 429, _error("TooManyRequests", "Too many requests: the application is over its budget.",
                                "Microsoft.Exchange.Data.Directory.OverBudgetException"), {"Retry-After": str(self._retry_after)}
         cursor = self._take_cursor(query.get("$skiptoken"), app) if query.get("$skiptoken") else None

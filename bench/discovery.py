@@ -1,6 +1,6 @@
 """Benchmark of discovery (run by hand; prints figures, asserts nothing).
 
-    python bench/discovery.py [--sizes 10000 50000] [--changed 0.01]
+    python bench/discovery.py [--sizes 10000 50000] [--changed 0.01] [--online]
 
 For each organization size: the simulator runs in its own process (its memory measured apart);
 the bare time pypsrp needs to receive Get-ActiveSyncDevice for the organization; a full discovery
@@ -8,6 +8,11 @@ run by a child process (the "worker": Django, a fresh SQLite database, the produ
 `full_discovery`) with its time, devices/s and peak RSS; then 1% of the devices are changed through
 the control API and a delta discovery runs in another child. Targets: full 10,000 < 60 s;
 delta 1% < 15 s; worker peak < 300 MB at 50,000.
+
+With --online the simulator also serves the organization as an Exchange Online tenant, and a full
+discovery over the REST transport (MSAL sign-in, InvokeCommand pages, statistics per mailbox) runs
+in a third child: its devices/s is printed beside the PSRP figure, with its peak RSS (to compare
+across sizes: it should not grow with the organization).
 """
 from __future__ import annotations
 
@@ -33,14 +38,23 @@ def peak_rss_mb() -> float:
 
 
 # ---- the simulator, in its own process ------------------------------------------------------------
-def phase_serve(devices: int) -> None:
+def phase_serve(devices: int, online: bool = False) -> None:
+    import contextlib
+
+    from easconsole.exchange.simulator.online import SimulatedTenant
     from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator
 
     started = time.perf_counter()
-    with running_simulator(devices=devices, auth=("basic",)) as sim:
-        print(json.dumps({"address": sim.server_address("EXCAS01"), "port": sim.port, "account": DEFAULT_ACCOUNT,
-                          "control_url": sim.control_url, "control_token": sim.control_token,
-                          "generate_seconds": time.perf_counter() - started}), flush=True)
+    with running_simulator(devices=devices, auth=("basic",)) as sim, \
+            (SimulatedTenant(sim.org) if online else contextlib.nullcontext()) as tenant:
+        described = {"address": sim.server_address("EXCAS01"), "port": sim.port, "account": DEFAULT_ACCOUNT,
+                     "control_url": sim.control_url, "control_token": sim.control_token,
+                     "generate_seconds": time.perf_counter() - started}
+        if tenant is not None:
+            with open(tenant.ca_file) as handle:
+                described["online"] = {"url": tenant.url, "tenant": tenant.domain, "app_id": tenant.app_id,
+                                       "credential": tenant.app_credential, "ca_bundle": handle.read()}
+        print(json.dumps(described), flush=True)
         sys.stdin.read()
     print(json.dumps({"peak_rss_mb": peak_rss_mb()}), flush=True)
 
@@ -90,6 +104,15 @@ def phase_discover(kind: str, server: dict) -> None:
     from easconsole.models import ConnectorServer, ExchangeConnector, Site
 
     connector = ExchangeConnector.objects.filter(name="Bench").first()
+    if connector is None and server.get("use_online"):
+        site, _ = Site.objects.get_or_create(code="B01", defaults={"name": "Bench"})
+        online = server["online"]
+        connector = ExchangeConnector(name="Bench", site=site, environment=ExchangeConnector.Environment.ONLINE,
+                                      online_tenant=online["tenant"], username=online["app_id"],
+                                      online_endpoint=online["url"], online_authority=online["url"],
+                                      ca_bundle=online["ca_bundle"], state=ExchangeConnector.State.INSTALLED)
+        connector.set_password(online["credential"])
+        connector.save()
     if connector is None:
         site, _ = Site.objects.get_or_create(code="B01", defaults={"name": "Bench"})
         connector = ExchangeConnector(name="Bench", site=site, authentication="basic", username=server["account"][0],
@@ -132,9 +155,10 @@ def change_devices(server: dict, identities: list[str]) -> int:
     return len(identities)
 
 
-def measure(devices: int, changed: float) -> None:
+def measure(devices: int, changed: float, online: bool = False) -> None:
     print(f"\n== {devices:,} devices ==", flush=True)
-    serve = subprocess.Popen([sys.executable, __file__, "--phase", "serve", "--devices", str(devices)],
+    serve = subprocess.Popen([sys.executable, __file__, "--phase", "serve", "--devices", str(devices),
+                              *(["--online"] if online else [])],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     server = json.loads(serve.stdout.readline())
     print(f"simulator generated the organization in {server['generate_seconds']:.1f} s", flush=True)
@@ -150,6 +174,15 @@ def measure(devices: int, changed: float) -> None:
               f"ratio to the bare receive {full['seconds'] / bare['seconds']:.2f}; worker peak RSS {full['peak_rss_mb']:.0f} MB; "
               f"{full['split']}",
               flush=True)
+        if online:
+            with tempfile.TemporaryDirectory(prefix="bench-discovery-online-") as online_dir:
+                rest = worker("full", {**server, "use_online": True}, online_dir)
+            if rest["state"] != "succeeded":
+                raise SystemExit(f"full discovery over REST failed: {rest['error']}")
+            print(f"full discovery over Exchange Online REST: {rest['seconds']:.1f} s, "
+                  f"{rest['seen'] / rest['seconds']:.0f} devices/s (PSRP: {full['seen'] / full['seconds']:.0f} devices/s); "
+                  f"{rest['seen']:,} read; worker peak RSS {rest['peak_rss_mb']:.0f} MB (PSRP: {full['peak_rss_mb']:.0f} MB)",
+                  flush=True)
         count = change_devices(server, bare["sample"])
         delta = worker("delta", server, var_dir)
         if delta["state"] != "succeeded":
@@ -169,19 +202,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--changed", type=float, default=0.01)
+    parser.add_argument("--online", action="store_true", help="also a full discovery over Exchange Online's REST")
     parser.add_argument("--phase", choices=["serve", "discover"], help=argparse.SUPPRESS)
     parser.add_argument("--devices", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--kind", default="full", help=argparse.SUPPRESS)
     parser.add_argument("--server", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "serve":
-        phase_serve(args.devices)
+        phase_serve(args.devices, args.online)
     elif args.phase == "discover":
         phase_discover(args.kind, json.loads(args.server))
     else:
         print(f"discovery benchmark on {os.cpu_count()} CPU(s)", flush=True)
         for size in args.sizes:
-            measure(size, args.changed)
+            measure(size, args.changed, args.online)
 
 
 if __name__ == "__main__":

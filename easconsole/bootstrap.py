@@ -98,12 +98,23 @@ def demo(args: list[str]) -> int:
     processes = [subprocess.Popen(
         [str(PYTHON), "manage.py", "exchange_simulator", "--port", str(exchange_port), "--control-port", str(exchange_port + 1),
          "--devices", "300", "--state-file", str(state)], cwd=ROOT, env=env)]
+    # A second organization served as an Exchange Online tenant (REST and sign-in on HTTPS, port + 2);
+    # its application's ID and certificate are kept in var/demo-online for seed_demo's connector.
+    online_dir = ROOT / "var" / "demo-online"
+    processes.append(subprocess.Popen(
+        [str(PYTHON), "manage.py", "exchange_simulator", "--port", str(exchange_port), "--control-port", str(exchange_port + 3),
+         "--devices", "120", "--seed", "2", "--org-name", "Fabrikam", "--domain", "fabrikam.com", "--bind-base", "127.0.0.21",
+         "--state-file", str(ROOT / "var" / "demo-online-exchange.json"), "--online", "--online-port", str(exchange_port + 2),
+         "--tls-dir", str(online_dir)], cwd=ROOT, env=env))
     wait_for_port("127.0.0.11", exchange_port, processes[0])
-    manage("seed_demo", "--exchange-port", str(exchange_port), env=env)
+    wait_for_port("127.0.0.1", exchange_port + 2, processes[1])
+    manage("seed_demo", "--exchange-port", str(exchange_port), "--online-port", str(exchange_port + 2),
+           "--online-dir", str(online_dir), env=env)
     processes.append(subprocess.Popen([str(PYTHON), "manage.py", "qcluster"], cwd=ROOT, env=env))
     processes.append(subprocess.Popen([str(PYTHON), "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=ROOT, env=env))
     say(f"the console runs at http://127.0.0.1:{port}/ with a django-q2 worker and the simulated Exchange "
-        f"organization (servers on 127.0.0.11-15, port {exchange_port}) beside it; Ctrl-C stops them all")
+        f"organization (servers on 127.0.0.11-15, port {exchange_port}) and a simulated Exchange Online tenant "
+        f"(https://127.0.0.1:{exchange_port + 2}) beside it; Ctrl-C stops them all")
 
     def stop(*_):
         for process in processes:

@@ -44,6 +44,26 @@ def installed_connector(exchange, *, name: str = "Contoso", install: bool = True
     return connector
 
 
+def installed_online_connector(tenant, *, name: str = "Contoso Online", install: bool = True,
+                               ignore_inactive_days: int = 999, **fields) -> ExchangeConnector:
+    """An Exchange Online connector to a simulated tenant (``SimulatedTenant``), signing in with its
+    application's certificate; saved by the service and installed by the install task."""
+    with open(tenant.ca_file) as handle:
+        ca_bundle = handle.read()
+    connector = ExchangeConnector(name=name, site=SiteFactory(code="P01"), environment=ExchangeConnector.Environment.ONLINE,
+                                  online_tenant=tenant.domain, username=tenant.app_id, online_endpoint=tenant.url,
+                                  online_authority=tenant.url, ca_bundle=ca_bundle,
+                                  ignore_inactive_days=ignore_inactive_days, **fields)
+    connectors.connector_save(connector=connector, servers=[], user=None, password=tenant.app_credential)
+    if not install:
+        ExchangeConnector.objects.filter(pk=connector.pk).update(state=ExchangeConnector.State.INSTALLED)
+    else:
+        easconsole_tasks.install_connector(connector.pk)
+    connector.refresh_from_db()
+    assert connector.state == ExchangeConnector.State.INSTALLED, connector.state_message
+    return connector
+
+
 def discovered(connector: ExchangeConnector) -> list[Device]:
     """Run a full discovery of the connector and return its devices (ordered by name)."""
     run = full_discovery(new_run(connector))

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from devices.models import Device, DeviceAction
+from easconsole.exchange.online_settings import online_name
 
 Kind = DeviceAction.Kind
 
@@ -67,7 +68,15 @@ def refusal(device: Device, kind: str, *, open_wipe: DeviceAction | None, confir
 
 
 def planned_command(device: Device, kind: str, notification_addresses: list[str] = ()) -> tuple[str, dict]:
-    """The cmdlet and parameters an action sends, for the audit record of the request."""
+    """The cmdlet and parameters an action sends, for the audit record of the request (in Exchange
+    Online's names for an Exchange Online connector: those are the ones sent)."""
+    cmdlet, params = _planned_command(device, kind, notification_addresses)
+    if device.connector_id and device.connector.is_online:
+        cmdlet = online_name(cmdlet)
+    return cmdlet, params
+
+
+def _planned_command(device: Device, kind: str, notification_addresses: list[str] = ()) -> tuple[str, dict]:
     if kind in (Kind.WIPE, Kind.ACCOUNT_WIPE, Kind.CANCEL_WIPE):
         cmdlet = "Clear-MobileDevice" if kind == Kind.ACCOUNT_WIPE else "Clear-ActiveSyncDevice"
         params = {"Identity": device.identity, "Confirm": False}

@@ -84,7 +84,7 @@ class ExchangeThrottledError(ExchangeCommandError):
     """Exchange's throttling refused the work (over budget, or too many sessions); retry later.
 
     Nothing was run: a write refused this way may be sent again. `retry_after` is the wait Exchange
-    asked for, in seconds (None when it named none, e.g. the session cap: wait until a session closes).
+    asked for, in seconds (Exchange Online's Retry-After; None when it named none, e.g. the session cap: wait until a session closes).
     """
 
     def __init__(self, cmdlet: str = "", server: str = "", reason: str = "", *, retry_after: float | None = None,

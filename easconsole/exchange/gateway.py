@@ -21,7 +21,7 @@ from . import parsing, preflight as preflight_module
 from .connection import Connection
 from .errors import ExchangeNotSupportedError, ExchangeObjectNotFound
 from .transport import Command, PipelineOutcome
-from .values import (ONLINE_NOT_BUILT, AccessRule, CommandResult, ConnectionSettings, DeviceRecord, DeviceStatistics,
+from .values import (AccessRule, CommandResult, ConnectionSettings, DeviceRecord, DeviceStatistics,
                      MailboxPolicy, OrganizationInfo, OrgSettings, PreflightResult, RecipientInfo, ServerInfo)
 
 ACCESS_LEVELS = ("Allow", "Block", "Quarantine")
@@ -111,7 +111,7 @@ class PsrpGateway:
 
     def __init__(self, settings: ConnectionSettings, known_servers: Iterable[ServerInfo] = ()) -> None:
         if settings.online:
-            raise ExchangeNotSupportedError("", "", ONLINE_NOT_BUILT)
+            raise ExchangeNotSupportedError("", "", "Exchange Online is reached through RestGateway (gateway_for)")
         self.settings = settings
         self._connection = Connection(settings, known_servers)
 
@@ -369,6 +369,16 @@ class PsrpGateway:
         value = None if policy is None else _required("policy", policy)
         return self._write("Set-CASMailbox", [("Identity", _required("mailbox", mailbox)),
                                               ("ActiveSyncMailboxPolicy", value)])[0]
+
+
+def gateway_for(settings: ConnectionSettings, known_servers: Iterable[ServerInfo] = ()) -> ExchangeGateway:
+    """The gateway for a connection: Exchange Online's REST transport or on-premises Remote PowerShell.
+    Callers use what they get the same way (a context manager with the ExchangeGateway operations)."""
+    if settings.online:
+        from .rest import RestGateway  # imported late: msal is needed only for Exchange Online
+
+        return RestGateway(settings)
+    return PsrpGateway(settings, known_servers=known_servers)
 
 
 def _with_created(result: CommandResult, created: Any) -> CommandResult:

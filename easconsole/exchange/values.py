@@ -12,7 +12,6 @@ from typing import Any
 
 AUTH_METHODS = ("kerberos", "negotiate", "ntlm", "basic")
 MAX_CONCURRENCY_LIMIT = 17  # Exchange's PowerShellMaxConcurrency is commonly 18 sessions per account
-ONLINE_NOT_BUILT = "Exchange Online cannot be connected yet: its REST transport is not built"
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,12 @@ class ConnectionSettings:
         operation_timeout: WSMan OperationTimeout (seconds the server may hold a long-poll).
         read_timeout: seconds to wait for an HTTP answer; must exceed operation_timeout.
         max_concurrency: gateway operations run at once for this connector in this process.
-        online: Exchange Online (not connectable yet).
+        online: Exchange Online, reached through its REST endpoint (rest.py): `username` is then the
+            Entra ID application ID and `password` its credential (a PEM certificate with its private
+            key, or a client secret).
+        tenant: Exchange Online's tenant ID or domain (e.g. contoso.onmicrosoft.com).
+        endpoint: the REST base URL ("" for https://outlook.office365.com; sovereign clouds, simulator).
+        authority: the sign-in host ("" for https://login.microsoftonline.com).
         allow_basic_over_http: permit Basic without TLS (sends the password in clear; labs and the
             simulator only; the console should warn).
     """
@@ -51,6 +55,9 @@ class ConnectionSettings:
     max_concurrency: int = 4
     online: bool = False
     allow_basic_over_http: bool = True
+    tenant: str = ""
+    endpoint: str = ""
+    authority: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sites", dict(self.sites))
@@ -72,7 +79,11 @@ class ConnectionSettings:
 def settings_problems(s: ConnectionSettings) -> list[str]:
     """Everything wrong with the settings, as sentences (empty when valid)."""
     problems = []
-    if not s.online and not s.sites:
+    if s.online:
+        from .online_settings import online_problems  # Exchange Online's own rules
+
+        return online_problems(s)
+    if not s.sites:
         problems.append("at least one AD site with its Client Access Server is required")
     for site, server in s.sites.items():
         if not str(site).strip() or not str(server).strip():

@@ -76,8 +76,13 @@ class GeneralForm(ConsoleModelForm):
         cleaned = super().clean()
         if cleaned.get("environment") == ExchangeConnector.Environment.ONLINE:
             cleaned["server_pairs"] = []
-            if not cleaned.get("online_tenant"):
-                self.add_error("online_tenant", _("Give the Exchange Online organization, e.g. contoso.onmicrosoft.com."))
+            from easconsole.forms.online import tenant_error
+
+            problem = tenant_error(cleaned.get("online_tenant") or "")
+            if problem:
+                self.add_error("online_tenant", problem)
+            else:
+                cleaned["online_tenant"] = cleaned["online_tenant"].strip()
         else:
             try:
                 cleaned["server_pairs"] = parse_servers(cleaned.get("servers", ""))

@@ -44,7 +44,13 @@ class ExchangeConnector(models.Model):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="connectors", verbose_name=_("site"))
     environment = models.CharField(_("environment"), max_length=10, choices=Environment.choices, default=Environment.ON_PREMISES)
     online_tenant = models.CharField(_("Exchange Online organization"), max_length=253, blank=True,
-                                     help_text=_("The tenant's domain, e.g. contoso.onmicrosoft.com."))
+                                     help_text=_("The tenant ID or the tenant's domain, e.g. contoso.onmicrosoft.com."))
+    # Exchange Online: the application ID is kept in `username`, its certificate or secret in the
+    # encrypted password. Blank URLs mean Microsoft's worldwide cloud.
+    online_endpoint = models.URLField(_("Exchange Online REST endpoint"), blank=True,
+                                      help_text=_("Blank for https://outlook.office365.com; set it for a sovereign cloud."))
+    online_authority = models.URLField(_("sign-in authority"), blank=True,
+                                       help_text=_("Blank for https://login.microsoftonline.com; set it for a sovereign cloud."))
 
     # Account
     authentication = models.CharField(_("authentication"), max_length=10, choices=Authentication.choices, default=Authentication.KERBEROS)

@@ -34,12 +34,12 @@ INSTALLED = 1015  # Site Component Manager: the component is installed
 INSTALL_FAILED = 1014  # Site Component Manager: the component failed to install [inferred ID]
 RETRY_AFTER = dt.timedelta(minutes=60)
 CONNECTOR_FIELDS = [
-    "name", "site", "environment", "online_tenant", "authentication", "username", "port", "use_tls", "verify_tls",
+    "name", "site", "environment", "online_tenant", "online_endpoint", "online_authority", "authentication", "username", "port", "use_tls", "verify_tls",
     "notification_account", "full_discovery_days", "full_discovery_time", "delta_interval_minutes", "all_recipients",
     "ad_containers", "ignore_inactive_days", "max_concurrency",
 ]
 # A change of these means the connector must be installed again (it may reach another organization).
-CONNECTION_FIELDS = {"environment", "online_tenant", "authentication", "username", "port", "use_tls", "verify_tls", "ca_bundle"}
+CONNECTION_FIELDS = {"environment", "online_tenant", "online_endpoint", "online_authority", "authentication", "username", "port", "use_tls", "verify_tls", "ca_bundle"}
 
 
 def install_retry_name(connector_id: int) -> str:
@@ -75,6 +75,9 @@ def connection_settings(connector: ExchangeConnector, servers: list[tuple[str, s
         auth=connector.authentication,
         max_concurrency=connector.max_concurrency,
         online=connector.is_online,
+        tenant=connector.online_tenant if connector.is_online else "",
+        endpoint=connector.online_endpoint if connector.is_online else "",
+        authority=connector.online_authority if connector.is_online else "",
     )
 
 
@@ -91,9 +94,10 @@ def known_servers(connector: ExchangeConnector) -> list[ServerInfo]:
     return [ServerInfo(s["name"], s["fqdn"], tuple(s["roles"]), s["site"], s.get("version", "")) for s in connector.known_servers]
 
 
-def connector_gateway(connector: ExchangeConnector) -> exchange.PsrpGateway:
-    """A gateway to the connector's organization (not yet open): use it as a context manager."""
-    return exchange.PsrpGateway(connection_settings(connector), known_servers=known_servers(connector))
+def connector_gateway(connector: ExchangeConnector) -> exchange.ExchangeGateway:
+    """A gateway to the connector's organization (not yet open): use it as a context manager.
+    Exchange Online's REST transport or on-premises Remote PowerShell: callers use both the same way."""
+    return exchange.gateway_for(connection_settings(connector), known_servers=known_servers(connector))
 
 
 def connector_reclaim_pools(connector: ExchangeConnector) -> exchange_pools.ReclaimReport:
@@ -215,12 +219,12 @@ def connection_test(settings: exchange.ConnectionSettings, *, exclude_connector:
     failover tries them (another CAS of the site, then a mailbox server).
     """
     try:
-        with exchange.PsrpGateway(settings, known_servers=servers_known) as gateway:
+        with exchange.gateway_for(settings, known_servers=servers_known) as gateway:
             organization = gateway.organization()
             preflight = gateway.preflight()
             result = TestResult(ok=not preflight.missing, message="", organization=organization.name,
                                 organization_guid=organization.guid, server=gateway.current_server,
-                                ad_site=gateway.current_site,
+                                ad_site=gateway.current_site or "",
                                 missing={c: preflight.role_groups.get(c, "") for c in preflight.missing})
             if not settings.online and not preflight.missing:
                 result.known_servers = [
@@ -238,7 +242,10 @@ def connection_test(settings: exchange.ConnectionSettings, *, exclude_connector:
         result.duplicate_of = other.name
         result.message = f"The Exchange organization {organization.name} is already managed by the connector {other.name}; only one connector per organization is allowed."
     elif result.missing:
-        result.message = "The connection account cannot run: " + "; ".join(f"{c} (granted by {g})" for c, g in result.missing.items())
+        who = "The application" if settings.online else "The connection account"
+        result.message = f"{who} cannot run: " + "; ".join(f"{c} (granted by {g})" for c, g in result.missing.items())
+    elif result.ok and settings.online:
+        result.message = f"Signed in to Exchange Online ({organization.name}) through {result.server}."
     elif result.ok:
         result.message = f"Connected to {organization.name} through {result.server} (site {result.ad_site})."
     return result

@@ -15,6 +15,7 @@ from formtools.wizard.views import SessionWizardView
 
 from easconsole import extensions, tables
 from easconsole.forms.connectors import AccountForm, DiscoveryForm, GeneralForm, SummaryForm
+from easconsole.forms.online import OnlineAccountForm
 from easconsole.generic import Action, ConsoleView, ObjectDeleteView, ObjectDetailView, ObjectListView, ObjectView
 from easconsole.models import ExchangeConnector
 from easconsole.permissions import has_perm
@@ -100,11 +101,13 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
     def get_sections(self, obj):
         return [
             (_("General"), [(_("Name"), obj.name), (_("Environment"), obj.get_environment_display()), (_("Site"), obj.site),
-                            (_("Client Access Servers"), ", ".join(str(s) for s in obj.servers.all()) or obj.online_tenant)]),
+                            (_("Tenant"), obj.online_tenant) if obj.is_online else
+                            (_("Client Access Servers"), ", ".join(str(s) for s in obj.servers.all()))]),
             (_("Status"), [(_("State"), obj.get_state_display()), (_("Status"), obj.state_message),
                            (_("Exchange organization"), obj.organization_name), (_("Server in use"), obj.server_in_use),
                            (_("AD site in use"), obj.ad_site_in_use), (_("Installed"), obj.installed_at),
                            (_("Next installation attempt"), obj.next_retry_at)]),
+            online_account(obj) if obj.is_online else
             (_("Account"), [(_("Authentication"), obj.get_authentication_display()), (_("Connection account"), obj.username),
                             (_("Password"), _("stored, encrypted") if obj.password_encrypted else _("none")),
                             (_("Port"), obj.port), (_("HTTPS"), obj.use_tls), (_("Validate certificate"), obj.verify_tls),
@@ -116,6 +119,16 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
                               (_("Concurrent Exchange sessions"), obj.max_concurrency)]),
             *extensions.sections_for(obj, self.request.user),
         ]
+
+
+def online_account(obj):
+    """An Exchange Online connector's Account section: the application, never its certificate or secret."""
+    kind = _("certificate or secret, stored encrypted") if obj.password_encrypted else _("none")
+    return (_("Application"), [(_("Tenant"), obj.online_tenant), (_("Application (client) ID"), obj.username),
+                               (_("Credential"), kind),
+                               (_("REST endpoint"), obj.online_endpoint or _("Microsoft 365 (worldwide)")),
+                               (_("Sign-in authority"), obj.online_authority or _("Microsoft 365 (worldwide)")),
+                               (_("Notification account"), obj.notification_account)])
 
 
 class ExchangeConnectorProgressView(ConnectorMixin, ObjectView):
@@ -230,8 +243,16 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
     def get_form_kwargs(self, step=None):
         return {"user": self.request.user}
 
+    def get_form_list(self):
+        """The Account page asks for what the chosen environment needs: an account, or an application."""
+        form_list = super().get_form_list()
+        general = self.storage.get_step_data("general") or {}
+        if general.get("general-environment") == ExchangeConnector.Environment.ONLINE:
+            form_list["account"] = OnlineAccountForm
+        return form_list
+
     def process_step(self, form):
-        if isinstance(form, AccountForm):
+        if isinstance(form, (AccountForm, OnlineAccountForm)):
             return form.session_data()  # the session keeps the password encrypted only
         return super().process_step(form)
 
@@ -258,15 +279,12 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
     def run_test(self):
         """Test the connection now and remember the outcome for exactly these settings."""
         connector, servers, password = self.collected()
-        if connector.is_online:
-            result = services.TestResult(ok=False, message=str(_("Exchange Online cannot be connected yet: its transport is not built. To save the connector anyway, tick Save without a successful connection test; its installation is then retried every 60 minutes.")))
+        try:
+            settings = services.connection_settings(connector, servers, password or "")
+        except ValueError as error:
+            result = services.TestResult(ok=False, message=str(error), error_kind="configuration")
         else:
-            try:
-                settings = services.connection_settings(connector, servers, password or "")
-            except ValueError as error:
-                result = services.TestResult(ok=False, message=str(error), error_kind="configuration")
-            else:
-                result = services.connection_test(settings, notification_account=connector.notification_account)
+            result = services.connection_test(settings, notification_account=connector.notification_account)
         # Not under the name "test": formtools puts the storage's extra data into every page's context.
         self.storage.extra_data = {**self.storage.extra_data, "last_test": {"fingerprint": self.fingerprint(), **result.as_dict()}}
         return result
@@ -303,6 +321,9 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
                 (_("Notification account"), connector.notification_account),
                 (_("Full discovery"), _("every %(d)s day(s) at %(t)s") % {"d": connector.full_discovery_days, "t": connector.full_discovery_time}),
                 (_("Delta discovery"), _("every %(m)s minutes") % {"m": connector.delta_interval_minutes})]
+        if connector.is_online:  # an application signs in: no account, port or HTTPS choice
+            rows[3:6] = [(_("Tenant"), connector.online_tenant), (_("Application (client) ID"), connector.username),
+                         (_("REST endpoint"), connector.online_endpoint or _("Microsoft 365 (worldwide)"))]
         return rows
 
     def render_done(self, form, **kwargs):
@@ -339,7 +360,11 @@ class ExchangeConnectorEditView(ConnectorMixin, ObjectView):
 
     def build_forms(self, connector):
         data = self.request.POST if self.request.method == "POST" else None
-        return {name: form(data, instance=connector, prefix=name, user=self.request.user) for name, form in self.forms}
+        environment = (data or {}).get("general-environment", connector.environment)
+        chosen = dict(self.forms)
+        if environment == ExchangeConnector.Environment.ONLINE:
+            chosen["account"] = OnlineAccountForm  # an application, not an account
+        return {name: form(data, instance=connector, prefix=name, user=self.request.user) for name, form in chosen.items()}
 
     def render_forms(self, connector, forms):
         return self.render_to_response(self.get_context_data(

@@ -5,9 +5,11 @@ from django.core.exceptions import PermissionDenied
 
 from devices.actions import services
 from devices.models import Collection, CollectionMember, DeviceAction
+from easconsole.exchange.online_settings import online_name
+from easconsole.exchange.simulator.online import SimulatedTenant
 from easconsole.exchange.simulator.testing import running_simulator
 from easconsole.models import AuditEvent
-from tests.console import discovered, installed_connector
+from tests.console import discovered, installed_connector, installed_online_connector
 from tests.factories import CollectionFactory
 from tests.personas import make_persona, make_user
 
@@ -21,9 +23,29 @@ def exchange():
         yield sim
 
 
+@pytest.fixture(scope="module")
+def tenant(exchange):
+    """The same organization as an Exchange Online tenant (REST InvokeCommand, app-only sign-in)."""
+    with SimulatedTenant(exchange.org) as running:
+        yield running
+
+
 @pytest.fixture
 def devices(exchange, control):
     return discovered(installed_connector(exchange))
+
+
+@pytest.fixture(params=["psrp", "rest"])
+def devices_over(request, exchange, tenant, control):
+    """The devices of a connector over each transport: on-premises Remote PowerShell, Exchange Online's REST."""
+    if request.param == "psrp":
+        return discovered(installed_connector(exchange))
+    return discovered(installed_online_connector(tenant))
+
+
+def sent_as(device, cmdlet):
+    """The cmdlet's name as the device's connector sends it (Exchange Online has *-MobileDevice names)."""
+    return online_name(cmdlet) if device.connector.is_online else cmdlet
 
 
 def calls(control, cmdlet):
@@ -35,7 +57,9 @@ def run(action):
     return services.action_execute(action.pk)
 
 
-def test_wipe_reaches_exchange_and_is_acknowledged_after_the_device_syncs(devices, control, django_capture_on_commit_callbacks):
+def test_wipe_reaches_exchange_and_is_acknowledged_after_the_device_syncs(devices_over, control,
+                                                                        django_capture_on_commit_callbacks):
+    devices = devices_over
     device = next(d for d in devices if d.status == "DeviceOk" and d.is_remote_wipe_supported is not False)
     device.user_primary_smtp_address = "owner@contoso.com"
     device.save()
@@ -48,7 +72,8 @@ def test_wipe_reaches_exchange_and_is_acknowledged_after_the_device_syncs(device
     run(action)
     action.refresh_from_db()
     assert action.state == State.SENT and action.sent_at
-    [call] = calls(control, "Clear-ActiveSyncDevice")
+    wipe = sent_as(device, "Clear-ActiveSyncDevice")
+    [call] = calls(control, wipe)
     assert call["parameters"]["Identity"] == device.identity and call["parameters"]["Confirm"] is False
     assert "Cancel" not in call["parameters"]
 
@@ -61,15 +86,15 @@ def test_wipe_reaches_exchange_and_is_acknowledged_after_the_device_syncs(device
     action.refresh_from_db()
     assert action.state == State.ACKNOWLEDGED and action.acknowledged_at
     steps = list(AuditEvent.objects.filter(object_repr=device.name).order_by("pk").values_list("action", "username", "cmdlet"))
-    assert steps[0] == ("request wipe", "operator", "Clear-ActiveSyncDevice")
-    assert ("wipe sent to exchange", "operator", "Clear-ActiveSyncDevice") in steps
+    assert steps[0] == ("request wipe", "operator", wipe)
+    assert ("wipe sent to exchange", "operator", wipe) in steps
     assert steps[-1][0] == "wipe acknowledged"
     assert [m.subject for m in mail.outbox] == [f"Wipe requested for {device.name}", f"{device.name} acknowledged the wipe"]
     assert mail.outbox[0].to == ["owner@contoso.com"]
 
 
-def test_cancel_before_the_device_syncs(devices, control):
-    device = devices[1]
+def test_cancel_before_the_device_syncs(devices_over, control):
+    device = devices_over[1]
     operator = make_persona("operator")
     wipe = services.action_request(device=device, kind=Kind.WIPE, user=operator)
     run(wipe)
@@ -78,7 +103,7 @@ def test_cancel_before_the_device_syncs(devices, control):
     wipe.refresh_from_db()
     cancel.refresh_from_db()
     assert (wipe.state, cancel.state) == (State.CANCELLED, State.DONE)
-    [sent] = [c for c in calls(control, "Clear-ActiveSyncDevice") if c["parameters"].get("Cancel")]
+    [sent] = [c for c in calls(control, sent_as(device, "Clear-ActiveSyncDevice")) if c["parameters"].get("Cancel")]
     assert sent["parameters"]["Identity"] == device.identity
     control.sync_device(device.device_id)
     stats = control.state()
@@ -88,8 +113,8 @@ def test_cancel_before_the_device_syncs(devices, control):
 
 
 @pytest.mark.parametrize(("kind", "expected"), [(Kind.BLOCK, "Blocked"), (Kind.ALLOW, "Allowed")])
-def test_allow_and_block_change_the_access_state_in_exchange(devices, control, exchange, kind, expected):
-    device = devices[2]
+def test_allow_and_block_change_the_access_state_in_exchange(devices_over, control, kind, expected):
+    device = devices_over[2]
     action = services.action_request(device=device, kind=kind, user=make_persona("operator"))
     run(action)
     action.refresh_from_db()
@@ -195,8 +220,8 @@ def test_the_task_rechecks_the_stored_users_permission(devices, control):
     assert calls(control, "Clear-ActiveSyncDevice") == []
 
 
-def test_delete_with_a_pending_wipe_needs_the_consequence_accepted(devices, control):
-    device, admin = devices[10], make_persona("full_admin")
+def test_delete_with_a_pending_wipe_needs_the_consequence_accepted(devices_over, control):
+    device, admin = devices_over[10], make_persona("full_admin")
     run(services.action_request(device=device, kind=Kind.WIPE, user=admin))
     with pytest.raises(services.ActionRefused, match="cancels it"):
         services.action_request(device=device, kind=Kind.DELETE, user=admin)
@@ -204,7 +229,7 @@ def test_delete_with_a_pending_wipe_needs_the_consequence_accepted(devices, cont
     run(action)
     device.refresh_from_db()
     assert device.missing_since is not None
-    [call] = calls(control, "Remove-ActiveSyncDevice")
+    [call] = calls(control, sent_as(device, "Remove-ActiveSyncDevice"))
     assert call["parameters"] == {"Identity": device.identity, "Confirm": False}
 
 

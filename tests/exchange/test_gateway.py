@@ -390,10 +390,11 @@ def test_password_never_in_settings_errors_or_logs(sim: Any, caplog: pytest.LogC
     assert not any(r.getMessage().startswith("Failed to open runspace") for r in caplog.records)
 
 
-def test_exchange_online_is_refused_plainly() -> None:
-    settings = ConnectionSettings(sites={}, online=True, username="admin@contoso.onmicrosoft.com", password="x")
-    with pytest.raises(ExchangeNotSupportedError, match="Exchange Online cannot be connected yet"):
-        PsrpGateway(settings)
+def test_exchange_online_wants_an_application_not_a_user() -> None:
+    # Exchange Online signs in as an Entra ID application: a user name where its ID goes is refused plainly.
+    with pytest.raises(ValueError, match="application \\(client\\) ID"):
+        ConnectionSettings(sites={}, online=True, tenant="contoso.onmicrosoft.com",
+                           username="admin@contoso.onmicrosoft.com", password="x")
 
 
 def test_every_error_is_an_exchange_error() -> None:

@@ -59,6 +59,41 @@ def describe(sim: Any, accounts: dict[str, str]) -> list[str]:
     return lines
 
 
+def start_tenant(sim: Any, options: dict[str, Any]) -> Any:
+    """The Exchange Online tenant over the same organization; with --tls-dir its application (ID and
+    certificate) is kept there, so a connector set up once keeps working across restarts."""
+    from easconsole.exchange.simulator.online import SimulatedTenant
+
+    directory = options["tls_dir"]
+    app_id = credential = None
+    if directory and os.path.exists(os.path.join(directory, "online-app.pem")):
+        with open(os.path.join(directory, "online-app.id")) as handle:
+            app_id = handle.read().strip()
+        with open(os.path.join(directory, "online-app.pem")) as handle:
+            credential = handle.read()
+    tenant = SimulatedTenant(sim.org, tls_dir=os.path.join(directory, "online") if directory else None,
+                             port=options["online_port"], app_id=app_id, app_credential=credential).start()
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "online-app.id"), "w") as handle:
+            handle.write(tenant.app_id)
+        descriptor = os.open(os.path.join(directory, "online-app.pem"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(tenant.app_credential)
+    return tenant
+
+
+def describe_tenant(tenant: Any) -> list[str]:
+    """What an Exchange Online connector to the simulated tenant needs (the certificate with its key)."""
+    return [f"Exchange Online tenant {tenant.domain}",
+            f"  Tenant ID: {tenant.tenant_id}",
+            f"  Application ID: {tenant.app_id}",
+            f"  REST endpoint and sign-in authority: {tenant.url}",
+            f"  CA certificate: {tenant.ca_file}",
+            "  Application certificate with its private key (paste it into the connector):",
+            *[f"    {line}" for line in tenant.app_credential.strip().splitlines()]]
+
+
 class Command(BaseCommand):
     help = "Run a simulated Exchange organization (WSMan/PSRP on loopback) until interrupted."
     # The simulator uses nothing of the console: it must start even while the console's own checks fail.
@@ -85,6 +120,9 @@ class Command(BaseCommand):
         parser.add_argument("--bind-base", default="127.0.0.11", help="loopback address of the first server")
         parser.add_argument("--control-token", help="token for the control API (random by default)")
         parser.add_argument("--tls-dir", help="keep the HTTPS CA and certificate here, reused across restarts")
+        parser.add_argument("--online", action="store_true",
+                            help="also serve the organization as an Exchange Online tenant (REST and sign-in, HTTPS)")
+        parser.add_argument("--online-port", type=int, default=0, help="port of the Exchange Online tenant")
 
     def handle(self, *args: Any, **options: Any) -> None:
         from easconsole.exchange.simulator.runner import SimulatedExchange
@@ -105,16 +143,21 @@ class Command(BaseCommand):
             previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
         sim.start()
         self.simulator = sim
+        tenant = None
         try:
+            if options["online"]:
+                tenant = start_tenant(sim, options)
             if loading:
                 self.stdout.write(f"Loaded the organization saved in {options['state_file']}.")
                 accounts = saved_accounts(sim.org, accounts)
-            for line in describe(sim, accounts):
+            for line in describe(sim, accounts) + (describe_tenant(tenant) if tenant else []):
                 self.stdout.write(line)
             self.stdout.flush()
             while not stop.wait(0.5):
                 pass
         finally:
+            if tenant is not None:
+                tenant.stop()
             sim.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -8,6 +8,7 @@ printed. Accounts: admin (Full Administrator), operator (Operations Administrato
 """
 import os
 import secrets
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -34,8 +35,11 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="Password of every demo account (default: $EASCONSOLE_DEMO_PASSWORD or generated).")
         parser.add_argument("--exchange-port", type=int,
                             help="Port of the simulated Exchange organization: add a connector to it if there is none.")
+        parser.add_argument("--online-port", type=int,
+                            help="Port of the simulated Exchange Online tenant: add an Exchange Online connector to it.")
+        parser.add_argument("--online-dir", help="The tenant's --tls-dir (its application's ID, certificate and CA).")
 
-    def handle(self, *args, password=None, exchange_port=None, **options):
+    def handle(self, *args, password=None, exchange_port=None, online_port=None, online_dir=None, **options):
         password = password or os.environ.get("EASCONSOLE_DEMO_PASSWORD") or secrets.token_urlsafe(12)
         User = get_user_model()
         with transaction.atomic():
@@ -52,6 +56,9 @@ class Command(BaseCommand):
                     )
         if exchange_port and not ExchangeConnector.objects.exists():
             self.add_simulated_connector(site, exchange_port)
+        online = ExchangeConnector.objects.filter(environment=ExchangeConnector.Environment.ONLINE)
+        if online_port and online_dir and not online.exists():
+            self.add_online_connector(site, online_port, online_dir)
         self.stdout.write(f"Demo accounts: {', '.join(p[0] for p in PERSONAS)}")
         self.stdout.write(f"Demo password: {password}")
 
@@ -66,6 +73,19 @@ class Command(BaseCommand):
                                   password=SIMULATOR_ACCOUNT[1], user=None)
         self.stdout.write(f"Added the connector {connector.name}; the worker installs it, then discovers its devices.")
         self.link_end_users(connector)
+
+    def add_online_connector(self, site, port: int, directory: str) -> None:
+        """An Exchange Online connector to the simulated tenant (`exchange_simulator --online --tls-dir`),
+        signing in with the certificate of the application the tenant registered."""
+        path = Path(directory)
+        connector = ExchangeConnector(
+            name="Fabrikam Online (simulated)", site=site, environment=ExchangeConnector.Environment.ONLINE,
+            online_tenant="fabrikam.onmicrosoft.com", username=(path / "online-app.id").read_text().strip(),
+            online_endpoint=f"https://127.0.0.1:{port}", online_authority=f"https://127.0.0.1:{port}",
+            ca_bundle=(path / "online" / "simulator-ca.pem").read_text(), notification_account="",
+        )
+        connectors.connector_save(connector=connector, servers=[], password=(path / "online-app.pem").read_text(), user=None)
+        self.stdout.write(f"Added the connector {connector.name}; the worker installs it, then discovers its devices.")
 
     def link_end_users(self, connector) -> None:
         """Give the demo end users the addresses of two mailboxes that have devices, so that discovery

@@ -244,6 +244,8 @@ else:
 # scheduler process. /healthz fails when no worker finished a task for this many seconds (a heartbeat
 # task runs every minute); /metrics (Prometheus) answers only with EASCONSOLE_METRICS=1.
 Q_CLUSTER["scheduler"] = env_flag("EASCONSOLE_SCHEDULER", default=True)
+# The queue's name in Redis: consoles (or test runs) sharing one Redis each use their own.
+Q_CLUSTER["name"] = os.environ.get("EASCONSOLE_QUEUE", Q_CLUSTER["name"])
 EASCONSOLE_HEALTH_WORKER_SECONDS = int(os.environ.get("EASCONSOLE_HEALTH_WORKER_SECONDS", "180"))
 EASCONSOLE_METRICS = env_flag("EASCONSOLE_METRICS")
 if EASCONSOLE_METRICS:

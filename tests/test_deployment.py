@@ -97,3 +97,14 @@ def test_the_gunicorn_configuration_sizes_workers_from_the_cpus_and_logs_access(
                              "print(g.workers == multiprocessing.cpu_count() * 2 + 1, g.timeout, g.accesslog)"],
                             cwd=ROOT, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert result.stdout.split() == ["True", "120", "-"], result.stderr
+
+
+def test_only_the_scheduler_process_runs_the_schedules(tmp_path):
+    def scheduler(flag: str) -> str:
+        result = subprocess.run([sys.executable, "manage.py", "shell", "-c", "from django_q.conf import Conf; print(Conf.SCHEDULER)"],
+                                cwd=ROOT, capture_output=True, text=True,
+                                env={"PATH": "/usr/bin:/bin", "EASCONSOLE_SCHEDULER": flag, "EASCONSOLE_VAR_DIR": str(tmp_path)})
+        return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr
+
+    assert scheduler("0") == "False"  # every worker
+    assert scheduler("1") == "True"   # the one scheduler (and a lone qcluster, by default)

@@ -65,6 +65,7 @@ def prepare(database_url: str, devices: int) -> list[int]:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     import device_list
     from devices.models import Device
@@ -73,6 +74,8 @@ def prepare(database_url: str, devices: int) -> list[int]:
     if not Device.objects.exists():
         device_list.seed(devices)
     device_list.operator("operator")
+    with connection.cursor() as cursor:  # fresh statistics, as autovacuum keeps them in a running database
+        cursor.execute("ANALYZE")
     return list(Device.objects.filter(missing_since__isnull=True).order_by("?").values_list("pk", flat=True)[:500])
 
 

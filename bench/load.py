@@ -127,6 +127,7 @@ def signed_in(base: str) -> requests.Session:
 def drive(base: str, sessions: list, pages: list[str], device_ids: list[int], seconds: float, cap: int) -> tuple:
     """Every session asks for pages back to back until the time or the request budget runs out."""
     results: list[tuple[str, float, bool]] = []
+    errors: list[str] = []
     lock, deadline = threading.Lock(), time.monotonic() + seconds
 
     def operator(session, rng):
@@ -137,13 +138,17 @@ def drive(base: str, sessions: list, pages: list[str], device_ids: list[int], se
             label = rng.choice(pages)
             path, params = PAGES[label]
             started = time.perf_counter()
+            url = base + path.format(pk=rng.choice(device_ids))
             try:
-                response = session.get(base + path.format(pk=rng.choice(device_ids)), params=params, timeout=60)
+                response = session.get(url, params=params, timeout=60)
                 ok = response.status_code == 200
-            except requests.RequestException:
-                ok = False
+                error = "" if ok else f"HTTP {response.status_code}"
+            except requests.RequestException as failure:
+                ok, error = False, type(failure).__name__
             with lock:
                 results.append((label, (time.perf_counter() - started) * 1000, ok))
+                if error:
+                    errors.append(f"{label} {url}: {error}")
 
     threads = [threading.Thread(target=operator, args=(s, random.Random(n))) for n, s in enumerate(sessions)]
     started = time.monotonic()
@@ -151,6 +156,8 @@ def drive(base: str, sessions: list, pages: list[str], device_ids: list[int], se
         thread.start()
     for thread in threads:
         thread.join()
+    for error in errors[:5]:
+        print(f"  error: {error}")
     return results, time.monotonic() - started
 
 

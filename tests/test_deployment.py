@@ -108,3 +108,35 @@ def test_only_the_scheduler_process_runs_the_schedules(tmp_path):
 
     assert scheduler("0") == "False"  # every worker
     assert scheduler("1") == "True"   # the one scheduler (and a lone qcluster, by default)
+
+
+def test_the_documented_web_command_serves_the_console_its_static_files_and_healthz(tmp_path):
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "EASCONSOLE_VAR_DIR": str(tmp_path),
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+    server = subprocess.Popen(documented()["web"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
+        while True:  # wait for gunicorn to listen (a poll with a deadline)
+            try:
+                login = requests.get(f"{base}/accounts/login/", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
+                time.sleep(0.2)
+        assert login.status_code == 200
+        assert requests.get(f"{base}/static/css/console.css", timeout=5).status_code == 200  # WhiteNoise
+        health = requests.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 503 and health.json()["database"]["ok"]  # no worker runs here
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert '"GET /accounts/login/ HTTP/1.1" 200' in output  # the access log

@@ -2,6 +2,8 @@
 durations, and the device actions still open, by state."""
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 
@@ -31,7 +33,7 @@ def metric_families():
     durations = SummaryMetricFamily("easconsole_discovery_duration_seconds",
                                     "Discoveries finished in the last 24 hours, by connector id, kind and outcome.",
                                     labels=["connector", "kind", "state"])
-    for row in (DiscoveryRun.objects.filter(finished__gte=timezone.now() - timezone.timedelta(hours=24), started__isnull=False)
+    for row in (DiscoveryRun.objects.filter(finished__gte=timezone.now() - dt.timedelta(hours=24), started__isnull=False)
                 .values("connector", "kind", "state").annotate(count=Count("id"), total=Sum(F("finished") - F("started")))
                 .order_by("connector", "kind", "state")):
         total = row["total"].total_seconds() if row["total"] is not None else 0.0

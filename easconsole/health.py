@@ -8,6 +8,7 @@ processes out of a load balancer). ``/metrics`` exists only with ``EASCONSOLE_ME
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 from django.conf import settings
@@ -125,7 +126,7 @@ class DatabaseCollector:
 
         tasks = SummaryMetricFamily("easconsole_task_duration_seconds",
                                     "Background tasks finished in the last hour, by function.", labels=["func", "success"])
-        recent = (Task.objects.filter(stopped__gte=timezone.now() - timezone.timedelta(hours=1))
+        recent = (Task.objects.filter(stopped__gte=timezone.now() - dt.timedelta(hours=1))
                   .values("func", "success").annotate(count=Count("id"), total=Sum(F("stopped") - F("started"))))
         for row in recent:
             total = row["total"].total_seconds() if row["total"] is not None else 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
+from devices import monitoring
 from devices.discovery.services import discovery_schedules_save
 from devices.models import Collection
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive
@@ -47,3 +48,5 @@ def register() -> None:
     ])
     extensions.connector_sections.append(discovery_section)
     extensions.report_figures.append(device_figures)
+    extensions.health_reports.append(monitoring.discovery_health)
+    extensions.metric_families.append(monitoring.metric_families)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import django_tables2 as tables
+from django.utils import dateformat
 from django.utils.encoding import force_str
 from django.utils.timezone import localtime
 from django.utils.html import format_html
@@ -65,6 +66,14 @@ def export_value(record: Device, name: str) -> str:
 POLICY_LABELS = dict(POLICY_STATES)
 
 
+class DateTimeColumn(tables.Column):
+    """A date and time in the console's time zone, as ``Y-m-d H:i``. django-tables2's own DateTimeColumn
+    compiles a template for every cell (50 a page); formatting directly costs a tenth of it."""
+
+    def render(self, value):
+        return dateformat.format(localtime(value), "Y-m-d H:i")
+
+
 class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     # Ticks for the bulk actions; the inputs belong to the ribbon's form, and a tick does not open the details pane.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
@@ -78,14 +87,14 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     access_state = tables.Column(_("Access state"))
     status = tables.Column(_("Wipe status"))
     policy_application_status = tables.Column(_("Policy"), default=_("Unknown"))
-    last_success_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), format="Y-m-d H:i")
-    last_sync_attempt_time = tables.DateTimeColumn(verbose_name=_("Last sync attempt"), format="Y-m-d H:i")
-    first_sync_time = tables.DateTimeColumn(verbose_name=_("First sync"), format="Y-m-d H:i")
-    last_policy_update_time = tables.DateTimeColumn(verbose_name=_("Last policy update"), format="Y-m-d H:i")
-    device_wipe_request_time = tables.DateTimeColumn(verbose_name=_("Wipe requested"), format="Y-m-d H:i")
-    device_wipe_ack_time = tables.DateTimeColumn(verbose_name=_("Wipe acknowledged"), format="Y-m-d H:i")
+    last_success_sync = DateTimeColumn(verbose_name=_("Last sync"))
+    last_sync_attempt_time = DateTimeColumn(verbose_name=_("Last sync attempt"))
+    first_sync_time = DateTimeColumn(verbose_name=_("First sync"))
+    last_policy_update_time = DateTimeColumn(verbose_name=_("Last policy update"))
+    device_wipe_request_time = DateTimeColumn(verbose_name=_("Wipe requested"))
+    device_wipe_ack_time = DateTimeColumn(verbose_name=_("Wipe acknowledged"))
     missing_since = tables.Column(_("Missing from Exchange"))
-    first_discovered = tables.DateTimeColumn(verbose_name=_("First discovered"), format="Y-m-d H:i")
+    first_discovered = DateTimeColumn(verbose_name=_("First discovered"))
 
     def render_policy_application_status(self, value):
         return POLICY_LABELS.get(value, POLICY_LABELS["Unknown"])
@@ -154,7 +163,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
 class CollectionTable(ConsoleTable):
     name = TextColumn(linkify=True)
     member_count = tables.Column(_("Members"), attrs={"td": {"class": "text-end"}})
-    members_refreshed = tables.DateTimeColumn(verbose_name=_("Membership refreshed"), format="Y-m-d H:i")
+    members_refreshed = DateTimeColumn(verbose_name=_("Membership refreshed"))
 
     class Meta(ConsoleTable.Meta):
         model = Collection
@@ -171,7 +180,7 @@ class CollectionMemberTable(ConsoleTable):
     user = TextColumn(_("User"), accessor="device__user_display_name")
     device_type = TextColumn(_("Device type"), accessor="device__device_type")
     device_os = TextColumn(_("Operating system"), accessor="device__device_os")
-    last_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), accessor="device__last_success_sync", format="Y-m-d H:i")
+    last_sync = DateTimeColumn(verbose_name=_("Last sync"), accessor="device__last_success_sync", )
     direct = tables.BooleanColumn(verbose_name=_("Membership"), yesno=(_("Direct"), _("By rule")))
 
     class Meta(ConsoleTable.Meta):
@@ -189,7 +198,7 @@ class DevicePickTable(ConsoleTable):
     name = TextColumn(linkify=True)
     device_id = TextColumn(_("Device ID"))
     user_display_name = TextColumn(_("User"))
-    last_success_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), format="Y-m-d H:i")
+    last_success_sync = DateTimeColumn(verbose_name=_("Last sync"))
 
     class Meta(ConsoleTable.Meta):
         model = Device

@@ -10,7 +10,9 @@ these registries in their ``AppConfig.ready()`` (as NetBox's template extensions
 - ``connector_sections``: sections of a connector's page, each ``section(connector, user) -> (title, rows)``
   or None to show nothing;
 - ``wizard_steps``: pages of the Add Exchange Server wizard, put before its Summary;
-- ``report_figures``: figures of Reports ▸ Overview, each ``figures(user) -> [(label, value), ...]``.
+- ``report_figures``: figures of Reports ▸ Overview, each ``figures(user) -> [(label, value), ...]``;
+- ``health_reports``: parts of ``/healthz``, each ``report() -> {name: {...}}``;
+- ``metric_families``: Prometheus figures read at each scrape, each ``families() -> iterable of metric families``.
 """
 from __future__ import annotations
 
@@ -47,6 +49,8 @@ connector_actions: list = []
 connector_sections: list[Callable[[Any, Any], Any]] = []
 wizard_steps: list[WizardStep] = []
 report_figures: list[Callable[[Any], list[tuple[Any, Any]]]] = []
+health_reports: list[Callable[[], dict]] = []
+metric_families: list[Callable[[], Any]] = []
 
 
 def sections_for(connector, user) -> list:

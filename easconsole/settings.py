@@ -7,6 +7,8 @@ Environment variables:
     ALLOWED_HOSTS         comma-separated host names (default: localhost and 127.0.0.1).
     DATABASE_URL          e.g. postgres://user@127.0.0.1:5432/easconsole (default: SQLite in var/).
     REDIS_URL             e.g. redis://127.0.0.1:6379/0 for django-q2's broker (default: the ORM).
+    EASCONSOLE_SCHEDULER  "0" on the workers of a scaled-out installation: one process runs the schedules.
+    EASCONSOLE_METRICS    "1" to answer Prometheus at /metrics (docs/deployment.md).
     EASCONSOLE_SECURE     "1" behind HTTPS: secure cookies, HSTS, SSL redirect (production).
     EASCONSOLE_VAR_DIR    where the database, logs and the generated secret key live (default: var/).
     EASCONSOLE_REMOTE_USER "1" to sign people in as the REMOTE_USER their front server authenticated
@@ -236,6 +238,21 @@ if redis_url := os.environ.get("REDIS_URL"):
     Q_CLUSTER["redis"] = redis_url
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- production and scale-out (docs/deployment.md). Exactly one process runs the scheduler of the
+# periodic tasks: the workers of a scaled-out installation run with EASCONSOLE_SCHEDULER=0 next to one
+# scheduler process. /healthz fails when no worker finished a task for this many seconds (a heartbeat
+# task runs every minute); /metrics (Prometheus) answers only with EASCONSOLE_METRICS=1.
+Q_CLUSTER["scheduler"] = env_flag("EASCONSOLE_SCHEDULER", default=True)
+# The queue's name in Redis: consoles (or test runs) sharing one Redis each use their own.
+Q_CLUSTER["name"] = os.environ.get("EASCONSOLE_QUEUE", Q_CLUSTER["name"])
+EASCONSOLE_HEALTH_WORKER_SECONDS = int(os.environ.get("EASCONSOLE_HEALTH_WORKER_SECONDS", "180"))
+EASCONSOLE_METRICS = env_flag("EASCONSOLE_METRICS")
+if EASCONSOLE_METRICS:
+    INSTALLED_APPS.append("django_prometheus")
+    MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", *MIDDLEWARE,
+                  "django_prometheus.middleware.PrometheusAfterMiddleware"]
+# --- end production and scale-out
 
 # A wipe not acknowledged within this time is Expired (and raised in Monitoring).
 EASCONSOLE_WIPE_EXPIRY_HOURS = int(os.environ.get("EASCONSOLE_WIPE_EXPIRY_HOURS", str(7 * 24)))

@@ -1,5 +1,5 @@
 """Sign-ins, sign-outs, failures and lockouts go into the audit trail; a starting django-q2 worker
-reclaims the runspace pools a killed worker left on Exchange."""
+reclaims the runspace pools a killed worker left on Exchange and schedules its heartbeat (/healthz)."""
 import logging
 
 from axes.signals import user_locked_out
@@ -50,9 +50,11 @@ def locked_out(sender, request, username, ip_address, **kwargs):
 def worker_started(sender, proc_name, **kwargs):
     """Only qcluster workers send post_spawn: a worker (re)starting may follow one that was killed
     with pools open on Exchange, so the reclaim schedule runs at once instead of within 15 minutes."""
+    from easconsole.health import heartbeat_schedule
     from easconsole.tasks import reclaim_soon
 
     try:
         reclaim_soon()
+        heartbeat_schedule()  # /healthz reads the worker's heartbeat
     except Exception:  # noqa: BLE001 - never keep a worker from starting; the schedule runs anyway
-        logging.getLogger(__name__).exception("could not plan the reclaim of runspace pools")
+        logging.getLogger(__name__).exception("could not plan the reclaim of runspace pools or the heartbeat")

@@ -2,6 +2,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from easconsole import health
 from easconsole.views import administration, connectors, home, monitoring, reports
 
 
@@ -38,6 +39,8 @@ console_patterns = [
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", health.metrics, name="metrics"),
     path("accounts/login/", home.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include((console_patterns, "easconsole"))),

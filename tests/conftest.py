@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from easconsole import append_only, credentials
@@ -18,10 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings, tmp_path):
-    """Fast password hashing, and logs and keys in the test's own folder, not in var/."""
+    """Fast password hashing, logs and keys in the test's own folder (not in var/), an empty cache."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.VAR_DIR = tmp_path
     credentials.reload_keys()
+    cache.clear()  # what a page keeps a minute (the device types of the filter) is each test's own
     yield
     credentials.reload_keys()
 

@@ -171,6 +171,14 @@ MATRIX.update({
 })
 # --- end device reports
 
+# --- health and metrics (easconsole/health.py): no sign-in, the same answer for everyone. No worker runs in
+# this test, so /healthz says 503; /metrics is off by default (EASCONSOLE_METRICS). Both: tests/easconsole/test_health.py.
+MATRIX.update({
+    "healthz": Expect(everyone(503)),
+    "metrics": Expect(everyone(NOT_FOUND)),
+})
+# --- end health and metrics
+
 
 @pytest.fixture
 def objects(db):

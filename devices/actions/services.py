@@ -161,6 +161,8 @@ def action_execute(action_id: int) -> DeviceAction | None:
         return _retry_or_fail(action, f"The connector's password cannot be decrypted now ({error}).")
     try:
         with gateway:
+            if action.attempts > 1 and action.is_wipe and _wipe_in_exchange(gateway, action, device):
+                return _finish(action, State.SENT, answer=ALREADY_IN_EXCHANGE, sent=True)
             result = _send(gateway, action, device)
             if action.kind != Kind.DELETE:
                 _refresh(device, gateway)
@@ -182,6 +184,23 @@ def action_execute(action_id: int) -> DeviceAction | None:
         device.affinities.all().delete()
         Device.objects.filter(pk=device.pk).update(missing_since=timezone.now())
     return _finish(action, State.DONE, answer=answer, sent=True)
+
+
+ALREADY_IN_EXCHANGE = "Exchange already had this wipe request (an earlier attempt sent it): not sent again."
+
+
+def _wipe_in_exchange(gateway, action: DeviceAction, device: Device) -> bool:
+    """Whether an earlier attempt's wipe reached Exchange (a worker killed before recording the answer).
+
+    The lease outlasts the gateway's read timeout, so that attempt has ended by now; what Exchange
+    records for the device says whether its request arrived. Checking costs one read, and it keeps a
+    wipe from being sent twice whichever worker takes the action up again.
+    """
+    statistics = gateway.device_statistics(device.identity)
+    refresh_device(device, statistics)
+    account = action.kind == Kind.ACCOUNT_WIPE
+    requested = statistics.account_only_device_wipe_request_time if account else statistics.device_wipe_request_time
+    return requested is not None and requested >= action.requested_at - dt.timedelta(minutes=5)
 
 
 def _send(gateway, action: DeviceAction, device: Device):

@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from easconsole import audit, extensions
+from easconsole import audit, extensions, health
 from easconsole.credentials import CredentialError
 from easconsole.exchange import errors as exchange_errors
 from easconsole.exchange import gateway as exchange
@@ -97,7 +97,7 @@ def known_servers(connector: ExchangeConnector) -> list[ServerInfo]:
 def connector_gateway(connector: ExchangeConnector) -> exchange.ExchangeGateway:
     """A gateway to the connector's organization (not yet open): use it as a context manager.
     Exchange Online's REST transport or on-premises Remote PowerShell: callers use both the same way."""
-    return exchange.gateway_for(connection_settings(connector), known_servers=known_servers(connector))
+    return health.CountedGateway(exchange.gateway_for(connection_settings(connector), known_servers=known_servers(connector)))
 
 
 def connector_reclaim_pools(connector: ExchangeConnector) -> exchange_pools.ReclaimReport:

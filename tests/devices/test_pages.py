@@ -4,6 +4,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -189,6 +190,7 @@ def test_the_list_runs_a_fixed_number_of_queries_whatever_the_page_size(client, 
     def queries_with(devices: int, params: dict) -> int:
         DeviceFactory.create_batch(devices, connector=connector)
         refresh_memberships()
+        cache.clear()  # the device types of the filter are read once a minute: count that read every time
         with CaptureQueriesContext(connection) as captured:
             response = client.get(LIST, params)
         assert response.status_code == 200
@@ -291,3 +293,16 @@ def test_the_collection_list_counts_members(client, fleet):
     counts = {row.record.name: row.record.member_count for row in table.paginated_rows}
     assert counts["All Mobile Devices"] == 6 and counts["Executives"] == 1
     assert Collection.objects.count() == 2
+
+
+def test_the_device_types_of_the_filter_are_read_once_a_minute(client, db):
+    DeviceFactory(device_type="iPhone")
+    client.force_login(make_persona("operator"))
+    assert '<option value="iPhone">' in client.get(LIST).content.decode()
+    DeviceFactory(device_type="SAMSUNGSMG998B")
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(LIST).content.decode()
+    assert not [q for q in captured if "DISTINCT" in q["sql"] and "device_type" in q["sql"]]  # kept, not read again
+    assert "SAMSUNGSMG998B" not in page.split('name="device_type"')[1].split("</select>")[0]
+    cache.clear()  # a minute later
+    assert '<option value="SAMSUNGSMG998B">' in client.get(LIST).content.decode()

@@ -20,7 +20,7 @@ from pypsrp.exceptions import (AuthenticationError, InvalidPSRPOperation, WinRME
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
 
-from . import pypsrp_tuning
+from . import kerberos, pypsrp_tuning
 from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
                      ExchangePermissionError, ExchangeThrottledError)
 from .parsing import properties
@@ -55,7 +55,7 @@ def wsman_options(settings: ConnectionSettings, server: str) -> dict[str, Any]:
     cert: bool | str = settings.verify_tls
     if settings.use_tls and settings.verify_tls and settings.ca_bundle:
         cert = settings.ca_bundle
-    return {
+    options = {
         "server": server, "port": settings.port, "path": "PowerShell", "ssl": settings.use_tls,
         "auth": settings.auth, "username": settings.username, "password": settings.password,
         # Message encryption on plain HTTP needs an NTLM/Kerberos context; Basic cannot have one.
@@ -65,6 +65,9 @@ def wsman_options(settings: ConnectionSettings, server: str) -> dict[str, Any]:
         "reconnection_retries": 0, "reconnection_backoff": RECONNECTION_BACKOFF,
         "no_proxy": True,
     }
+    if settings.auth == "kerberos":  # the connector's own ticket cache instead of the password
+        options.update(kerberos.wsman_credentials(settings))
+    return options
 
 
 # ---- failures -------------------------------------------------------------------------------------
@@ -242,6 +245,8 @@ class Session:
     def open(self) -> "Session":
         """Open the runspace pool. Raises ExchangeConnectionError (or ExchangeThrottledError)."""
         try:
+            if self.settings.auth == "kerberos":
+                kerberos.ensure_ticket(self.settings, self.server, self.name)
             self.wsman = _WSMan(**wsman_options(self.settings, self.server))
             self.pool = RunspacePool(self.wsman, configuration_name=CONFIGURATION_NAME, max_runspaces=2)
             self.pool.open()

@@ -1,0 +1,326 @@
+"""Kerberos for a connector's connection account, with each connector's configuration its own.
+
+The ticket comes from the connector's user name and password (gssapi's
+`acquire_cred_with_password`): nothing needs a keytab or `kinit` on the host, and the host's
+/etc/krb5.conf is neither read nor changed.
+
+Why this shape: MIT Kerberos reads its configuration from the file named by `KRB5_CONFIG`, a variable
+of the whole process, while a worker serves several connectors from threads. So the process has one
+generated krb5.conf that lists every realm (with its KDCs, or none: then DNS SRV records find them)
+and every server -> realm mapping that any connector of this process has used; it only ever grows, and
+each new version is a new file, so a thread that has already read the old one is never surprised.
+What must not be shared is kept per connector: its own credential cache (a FILE ccache named after the
+connector, written with `store_cred_into` and read back with `acquire_cred_from`, never the default
+ccache), handed to pypsrp/pyspnego as a `KerberosCCache` credential instead of the password.
+
+`ensure_ticket` runs before a session is opened: it gets (or reuses) the ticket-granting ticket, then
+the service ticket for `HTTP/<server>`, so every failure is found here, where the principal, realm,
+KDC and server are known, and is explained in words with what to do.
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+from typing import Any
+
+from .errors import ExchangeConnectionError
+from .values import ConnectionSettings
+
+DEBIAN_PACKAGES = ("krb5-user", "libkrb5-dev")
+PYTHON_PACKAGES = ("gssapi", "krb5")
+RENEW_BEFORE_SECONDS = 300  # a ticket with less left than this is fetched again
+KDC_PATTERN = re.compile(r"^(?=.{1,253}(:\d{1,5})?$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$")
+REALM_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+_SALT = secrets.token_bytes(16)  # passwords are remembered only as HMACs with this per-process key
+
+
+def unavailable_reason() -> str | None:
+    """None when Kerberos can be used here; otherwise what to install, in words."""
+    try:
+        import gssapi  # noqa: F401
+        import krb5  # noqa: F401
+        from spnego._gss import HAS_GSSAPI
+    except ImportError as error:
+        missing = getattr(error, "name", None) or str(error)
+        return (f"Kerberos is not available on this server (the Python package {missing} is missing): install "
+                f"Debian's {' and '.join(DEBIAN_PACKAGES)}, then the pinned {' and '.join(PYTHON_PACKAGES)} "
+                f"(python3 -m easconsole.bootstrap does both)")
+    if not HAS_GSSAPI:
+        return "Kerberos is not available: pyspnego could not load gssapi and krb5"
+    return None
+
+
+def realm_for(username: str, realm: str = "") -> str:
+    """The realm to use: the one given, else the domain of a user@domain account, in capitals."""
+    if realm.strip():
+        return realm.strip().upper()
+    if "@" in username:
+        return username.rpartition("@")[2].strip().upper()
+    return ""
+
+
+def principal_for(username: str, realm: str = "") -> str:
+    """`user@REALM` for CONTOSO\\user, user@contoso.com or user, with `realm` when given.
+
+    Raises ValueError in words when no realm can be found.
+    """
+    name = username.strip()
+    user = name.rpartition("\\")[2] if "\\" in name else name.partition("@")[0]
+    if not user:
+        raise ValueError("Kerberos needs the connection account's user name")
+    found = realm_for(name, realm)
+    if not found:
+        domain = name.partition("\\")[0] if "\\" in name else ""
+        raise ValueError(
+            (f"{name} names the NetBIOS domain {domain}, which is not a Kerberos realm: " if domain else "")
+            + "give the Kerberos realm (the Active Directory DNS domain in capitals, e.g. CONTOSO.COM) or write "
+              "the account as user@contoso.com")
+    if not REALM_PATTERN.match(found):
+        raise ValueError(f"{found} is not a Kerberos realm (letters, digits, dots and hyphens, e.g. CONTOSO.COM)")
+    return f"{user}@{found}"
+
+
+def parse_kdcs(text: str) -> list[str]:
+    """KDCs given as "dc1.contoso.com, dc2.contoso.com:88" (empty: found through DNS). Raises ValueError."""
+    kdcs = [item for item in re.split(r"[\s,;]+", text or "") if item]
+    bad = [item for item in kdcs if not KDC_PATTERN.match(item) or int(item.partition(":")[2] or 88) > 65535]
+    if bad:
+        raise ValueError(f"not a KDC name or name:port: {', '.join(bad)}")
+    return kdcs
+
+
+def settings_problems(settings: ConnectionSettings) -> list[str]:
+    """What is wrong with a connector's Kerberos settings, as sentences (empty when usable)."""
+    problems = []
+    for check in (lambda: principal_for(settings.username, settings.realm), lambda: parse_kdcs(settings.kdc)):
+        try:
+            check()
+        except ValueError as error:
+            problems.append(str(error))
+    return problems
+
+
+# ---- the process's krb5.conf -----------------------------------------------------------------------
+class _Configuration:
+    """The generated krb5.conf of this process (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.realms: dict[str, list[str]] = {}
+        self.hosts: dict[str, str] = {}
+        self.path: str | None = None
+        self._directory: str | None = None
+
+    @property
+    def directory(self) -> str:
+        if self._directory is None:
+            self._directory = tempfile.mkdtemp(prefix="easconsole-krb5-")  # mode 0700: ccaches hold tickets
+            atexit.register(shutil.rmtree, self._directory, True)
+        return self._directory
+
+    def register(self, realm: str, kdcs: list[str], host: str) -> None:
+        with self.lock:
+            known = self.realms.setdefault(realm, [])
+            changed = self.path is None or self.hosts.get(host.lower()) != realm
+            for kdc in kdcs:
+                if kdc not in known:
+                    known.append(kdc)
+                    changed = True
+            self.hosts[host.lower()] = realm
+            if changed:
+                self._write()
+
+    def text(self) -> str:
+        lines = ["[libdefaults]",
+                 "    dns_lookup_kdc = true", "    dns_lookup_realm = false",
+                 # The SPN is HTTP/<the name the connector was given>, as Windows clients build it.
+                 "    dns_canonicalize_hostname = false", "    rdns = false",
+                 "    udp_preference_limit = 1",  # TCP: Active Directory tickets carry a PAC too large for UDP
+                 f"    default_ccache_name = FILE:{self.directory}/ccache-unused",
+                 "", "[realms]"]
+        for realm, kdcs in sorted(self.realms.items()):
+            lines += [f"    {realm} = {{", *(f"        kdc = {kdc}" for kdc in kdcs), "    }"]
+        lines += ["", "[domain_realm]", *(f"    {host} = {realm}" for host, realm in sorted(self.hosts.items()))]
+        return "\n".join(lines) + "\n"
+
+    def _write(self) -> None:
+        text = self.text()
+        path = os.path.join(self.directory, f"krb5-{hashlib.sha256(text.encode()).hexdigest()[:12]}.conf")
+        if not os.path.exists(path):
+            tmp = f"{path}.tmp"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, path)
+        self.path = path
+        os.environ["KRB5_CONFIG"] = path
+
+
+configuration = _Configuration()
+_tickets: dict[str, bytes] = {}  # ccache -> HMAC of the password that filled it
+_locks: dict[str, threading.Lock] = {}
+_locks_lock = threading.Lock()
+
+
+def ccache_for(settings: ConnectionSettings) -> str:
+    """The connector's own credential cache (a FILE ccache in this process's private directory)."""
+    key = "|".join((*settings.connector_key, settings.realm.upper(), settings.kdc.lower()))
+    return f"FILE:{configuration.directory}/ccache-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def wsman_credentials(settings: ConnectionSettings) -> dict[str, Any]:
+    """pypsrp's username/password for Kerberos: the connector's ticket cache instead of the password."""
+    import spnego
+
+    principal = principal_for(settings.username, settings.realm)
+    return {"username": [spnego.KerberosCCache(ccache=ccache_for(settings), principal=principal)], "password": None,
+            "negotiate_service": "HTTP"}  # Exchange's /PowerShell runs in IIS: HTTP/<server>, not pypsrp's WSMAN/
+
+
+def ensure_ticket(settings: ConnectionSettings, server: str, name: str | None = None) -> None:
+    """Make sure the connector's ccache holds a valid ticket for its account and for HTTP/<server>.
+
+    Raises ExchangeConnectionError (kind "configuration" or "authentication") whose reason says what
+    went wrong and what to do.
+    """
+    name = name or server
+    missing = unavailable_reason()
+    if missing:
+        raise ExchangeConnectionError("", name, missing, kind="configuration")
+    try:
+        principal = principal_for(settings.username, settings.realm)
+        kdcs = parse_kdcs(settings.kdc)
+    except ValueError as error:
+        raise ExchangeConnectionError("", name, str(error), kind="configuration") from None
+    if not settings.password:
+        raise ExchangeConnectionError("", name, "Kerberos needs the connection account's password", kind="configuration")
+    realm = principal.rpartition("@")[2]
+    configuration.register(realm, kdcs, server)
+    ccache = ccache_for(settings)
+    with _lock_for(ccache):
+        stage = "account"
+        try:
+            _ticket_granting_ticket(principal, settings.password, ccache)
+            stage = "service"
+            _service_ticket(principal, ccache, f"HTTP/{server}@{realm}")
+        except Exception as error:  # gssapi's GSSError family: explained in words
+            raise ExchangeConnectionError("", name, explain(error, principal=principal, realm=realm, kdcs=kdcs,
+                                                            server=server, stage=stage), kind="authentication") from None
+
+
+def _lock_for(ccache: str) -> threading.Lock:
+    with _locks_lock:
+        return _locks.setdefault(ccache, threading.Lock())
+
+
+def _ticket_granting_ticket(principal: str, password: str, ccache: str) -> None:
+    import gssapi
+    import gssapi.raw
+
+    fingerprint = hmac.new(_SALT, password.encode(), hashlib.sha256).digest()
+    if _tickets.get(ccache) == fingerprint and _lifetime(principal, ccache) > RENEW_BEFORE_SECONDS:
+        return
+    _tickets.pop(ccache, None)
+    client = gssapi.Name(principal, gssapi.NameType.kerberos_principal)
+    acquired = gssapi.raw.acquire_cred_with_password(client, password.encode(), usage="initiate",
+                                                     mechs=[gssapi.MechType.kerberos])
+    gssapi.raw.store_cred_into({"ccache": ccache}, acquired.creds, usage="initiate", mech=gssapi.MechType.kerberos,
+                               overwrite=True, set_default=False)
+    _tickets[ccache] = fingerprint
+
+
+def _lifetime(principal: str, ccache: str) -> int:
+    import gssapi
+
+    try:
+        creds = gssapi.Credentials(name=gssapi.Name(principal, gssapi.NameType.kerberos_principal), usage="initiate",
+                                   store={"ccache": ccache})
+        return int(creds.lifetime or 0)
+    except gssapi.exceptions.GSSError:
+        return 0
+
+
+def _service_ticket(principal: str, ccache: str, service: str) -> None:
+    """Ask the KDC for `service` (HTTP/<server>@REALM) now, so its failures are found here and named.
+
+    The realm is explicit: a host-based name would let MIT fall back to the host's realm after a
+    failure, hiding the KDC's reason (an unknown SPN, a clock skew) behind "no default realm".
+    """
+    import gssapi
+
+    creds = gssapi.Credentials(name=gssapi.Name(principal, gssapi.NameType.kerberos_principal), usage="initiate",
+                               store={"ccache": ccache})
+    target = gssapi.Name(service, gssapi.NameType.kerberos_principal)
+    gssapi.SecurityContext(name=target, creds=creds, usage="initiate", mech=gssapi.MechType.kerberos).step()
+
+
+# ---- errors in words ---------------------------------------------------------------------------------
+_KRB5 = 2529638912  # MIT's krb5 error table base, as gssapi's unsigned minor status
+_FAILURES = (  # (minor codes, words in the message, explanation)
+    ((_KRB5 + 37,), ("clock skew too great",), "skew"),
+    ((_KRB5 + 24, _KRB5 + 31), ("preauthentication failed", "integrity check on decrypted field failed",
+                                "password incorrect"), "password"),
+    ((_KRB5 + 6,), ("client", "not found in kerberos database"), "client"),
+    ((_KRB5 + 7,), ("server not found in kerberos database",), "spn"),
+    ((_KRB5 + 18,), ("revoked", "credentials have been revoked"), "revoked"),
+    ((_KRB5 + 23,), ("password has expired",), "expired"),
+    ((_KRB5 + 156,), ("cannot contact any kdc",), "unreachable"),
+    ((_KRB5 + 154,), ("cannot find kdc for realm",), "no-kdc"),
+    ((_KRB5 + 224,), ("does not specify default realm",), "no-realm"),
+)
+
+
+def classify(error: BaseException) -> str | None:
+    """Which Kerberos failure `error` is ("skew", "password", "client", "spn", ...), or None."""
+    codes, texts, item = set(), [], error
+    while item is not None:
+        codes.add(getattr(item, "min_code", None))
+        texts.append(str(item).lower())
+        item = item.__cause__ or item.__context__ or getattr(item, "base_error", None)
+    text = " ".join(texts)
+    for numbers, words, kind in _FAILURES:
+        if codes & set(numbers):
+            return kind
+    for numbers, words, kind in _FAILURES:
+        if kind == "client":
+            if all(w in text for w in words) and "server not found" not in text:
+                return kind
+        elif any(w in text for w in words):
+            return kind
+    return None
+
+
+def explain(error: BaseException, *, principal: str, realm: str, kdcs: list[str], server: str,
+            stage: str = "account") -> str:
+    """A Kerberos failure as a sentence an administrator can act on (`stage`: "account" while getting the
+    account's ticket, "service" while getting the one for HTTP/<server>)."""
+    where = f"the KDC {', '.join(kdcs)}" if kdcs else f"the KDCs that DNS names for {realm} (_kerberos._tcp.{realm.lower()})"
+    words = {
+        "skew": f"Kerberos refused the request because the clocks differ too much (clock skew too great) between "
+                f"this server and {where}: synchronise this server's clock with the domain (NTP); Kerberos allows 5 minutes",
+        "password": f"{where} refused the password of {principal} (pre-authentication failed): correct the "
+                    f"connection account's password; repeated attempts can lock the account out",
+        "client": f"{where} does not know the account {principal}: check the user name and the realm {realm}",
+        "spn": f"the domain has no service principal HTTP/{server} (SPN) for this server: register it on the "
+               f"Exchange server's computer account (setspn -S HTTP/{server} <computer>) or on the CAS array's "
+               f"alternate service account, or connect with the name that has the SPN",
+        "revoked": f"the account {principal} is disabled or locked out in {realm}: enable or unlock it",
+        "expired": f"the password of {principal} has expired: set a new one in the domain and here",
+        "unreachable": f"no KDC of {realm} answered ({where}): check that a domain controller is reachable on "
+                       f"TCP port 88, or give the KDC explicitly",
+        "no-kdc": f"no KDC of {realm} was found: DNS has no _kerberos._tcp.{realm.lower()} SRV record; give the KDC "
+                  f"(a domain controller) explicitly or check the realm",
+        "no-realm": f"no realm is known for {server}: give the connector's Kerberos realm",
+    }
+    kind = classify(error)
+    if kind:
+        return words[kind]
+    detail = " ".join(str(error).split())[:300]
+    return f"Kerberos failed for {principal} ({detail})"

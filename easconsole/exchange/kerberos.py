@@ -179,7 +179,10 @@ def wsman_credentials(settings: ConnectionSettings) -> dict[str, Any]:
     """pypsrp's username/password for Kerberos: the connector's ticket cache instead of the password."""
     import spnego
 
-    principal = principal_for(settings.username, settings.realm)
+    try:
+        principal: str | None = principal_for(settings.username, settings.realm)
+    except ValueError:  # ensure_ticket refuses such settings before any connection: keep this function pure
+        principal = None
     return {"username": [spnego.KerberosCCache(ccache=ccache_for(settings), principal=principal)], "password": None,
             "negotiate_service": "HTTP"}  # Exchange's /PowerShell runs in IIS: HTTP/<server>, not pypsrp's WSMAN/
 

@@ -20,7 +20,7 @@ from pypsrp.exceptions import (AuthenticationError, InvalidPSRPOperation, WinRME
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
 
-from . import kerberos, pypsrp_tuning
+from . import certificates, kerberos, pypsrp_tuning
 from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
                      ExchangePermissionError, ExchangeThrottledError)
 from .parsing import properties
@@ -252,7 +252,12 @@ class Session:
             self.pool.open()
         except Exception as exc:  # every library failure becomes ours, at the edge
             self.close(remote=False)
-            raise error_from_exception(exc, "", self.name) from None
+            error = error_from_exception(exc, "", self.name)
+            if getattr(error, "kind", "") == "tls" and self.settings.verify_tls:  # name the certificate refused
+                shown = certificates.presented(self.server, self.settings.port, self.settings.ca_bundle)
+                if shown:
+                    error = ExchangeConnectionError("", self.name, f"{error.reason}; {shown}", kind="tls")
+            raise error from None
         self.last_used = time.monotonic()
         return self
 

@@ -124,9 +124,13 @@ def _wait_for(port: int, process: subprocess.Popen, kdc: Kdc, timeout: float = 1
 
 @contextlib.contextmanager
 def running_kdc(realm: str, *, users: dict[str, str], services: list[str] = (),
-                clock_offset: str | None = None) -> Iterator[Kdc]:
+                clock_offset: str | None = None, keytab: str | None = None) -> Iterator[Kdc]:
     """A KDC for `realm` with `users` (name -> password, pre-authentication required) and `services`
-    (e.g. "HTTP/127.0.0.11", random keys, all in `kdc.keytab`). `clock_offset` ("+1h") shifts the KDC's clock."""
+    (e.g. "HTTP/127.0.0.11", random keys, all in `kdc.keytab`). `clock_offset` ("+1h") shifts the KDC's clock.
+
+    `keytab` adds the service keys to an existing keytab instead: the simulator's acceptor reads one
+    keytab per process (KRB5_KTNAME), so a second realm in the same process adds its keys to the first's.
+    """
     missing = missing_programs()
     if missing:
         raise RuntimeError(f"the KDC tools {', '.join(missing)} are missing: install Debian's "
@@ -135,7 +139,8 @@ def running_kdc(realm: str, *, users: dict[str, str], services: list[str] = (),
     try:
         port = _free_port()
         _write_configuration(directory, realm, port)
-        kdc = Kdc(realm=realm, port=port, directory=directory, keytab=str(directory / "kdc.keytab"), users=dict(users))
+        kdc = Kdc(realm=realm, port=port, directory=directory, keytab=keytab or str(directory / "kdc.keytab"),
+                  users=dict(users))
         subprocess.run([program("kdb5_util"), "create", "-s", "-r", realm, "-P", secrets.token_urlsafe(16)],
                        env=kdc.env, check=True, capture_output=True, timeout=60)
         for user, password in users.items():

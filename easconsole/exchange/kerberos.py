@@ -126,6 +126,12 @@ class _Configuration:
             atexit.register(shutil.rmtree, self._directory, True)
         return self._directory
 
+    def activate(self) -> None:
+        """Point this process at the generated configuration (written once, even with no realm yet)."""
+        with self.lock:
+            if self.path is None:
+                self._write()
+
     def register(self, realm: str, kdcs: list[str], host: str) -> None:
         with self.lock:
             known = self.realms.setdefault(realm, [])
@@ -185,6 +191,15 @@ def wsman_credentials(settings: ConnectionSettings) -> dict[str, Any]:
         principal = None
     return {"username": [spnego.KerberosCCache(ccache=ccache_for(settings), principal=principal)], "password": None,
             "negotiate_service": "HTTP"}  # Exchange's /PowerShell runs in IIS: HTTP/<server>, not pypsrp's WSMAN/
+
+
+def prepare(settings: ConnectionSettings, server: str, name: str | None = None) -> None:
+    """Before a session opens: Kerberos gets its tickets; Negotiate gets the generated configuration too,
+    so its Kerberos attempt never reads the host's /etc/krb5.conf (and its default realm) before NTLM."""
+    if settings.auth == "kerberos":
+        ensure_ticket(settings, server, name)
+    elif settings.auth == "negotiate" and unavailable_reason() is None:
+        configuration.activate()
 
 
 def ensure_ticket(settings: ConnectionSettings, server: str, name: str | None = None) -> None:

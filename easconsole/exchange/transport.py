@@ -245,8 +245,7 @@ class Session:
     def open(self) -> "Session":
         """Open the runspace pool. Raises ExchangeConnectionError (or ExchangeThrottledError)."""
         try:
-            if self.settings.auth == "kerberos":
-                kerberos.ensure_ticket(self.settings, self.server, self.name)
+            kerberos.prepare(self.settings, self.server, self.name)
             self.wsman = _WSMan(**wsman_options(self.settings, self.server))
             self.pool = RunspacePool(self.wsman, configuration_name=CONFIGURATION_NAME, max_runspaces=2)
             self.pool.open()

@@ -112,6 +112,8 @@ class AccountForm(ConsoleModelForm):
         prefix = f"{self.prefix}-" if self.prefix else ""
         if self.data.get(f"{prefix}password_token") or self.instance.password_encrypted:
             self.fields["password"].widget.attrs["placeholder"] = _("Kept: type a new one to change it")
+        self.fields["verify_tls"].help_text = _("Turned off, any certificate is accepted, an attacker's too: for a lab "
+                                                "only. The change is recorded in the audit trail.")
         self.kerberos_unavailable = kerberos.unavailable_reason()
         if self.kerberos_unavailable:  # say why and what to install; default to what works here
             field = self.fields["authentication"]

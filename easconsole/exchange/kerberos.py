@@ -97,43 +97,44 @@ def parse_kdcs(text: str) -> list[str]:
     return kdcs
 
 
-def settings_problems(settings: ConnectionSettings) -> list[str]:
-    """What is wrong with a connector's Kerberos settings, as sentences (empty when usable)."""
-    problems = []
-    for check in (lambda: principal_for(settings.username, settings.realm), lambda: parse_kdcs(settings.kdc)):
-        try:
-            check()
-        except ValueError as error:
-            problems.append(str(error))
-    return problems
-
-
 # ---- the process's krb5.conf -----------------------------------------------------------------------
 class _Configuration:
     """The generated krb5.conf of this process (see the module's docstring)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.realms: dict[str, list[str]] = {}
         self.hosts: dict[str, str] = {}
         self.path: str | None = None
+        self.tickets: dict[str, bytes] = {}  # ccache -> HMAC of the password that filled it
         self._directory: str | None = None
+        self._pid = 0
 
     @property
     def directory(self) -> str:
-        if self._directory is None:
-            self._directory = tempfile.mkdtemp(prefix="easconsole-krb5-")  # mode 0700: ccaches hold tickets
-            atexit.register(shutil.rmtree, self._directory, True)
-        return self._directory
+        return self._own_directory()
+
+    def _own_directory(self) -> str:
+        """This process's private directory (mode 0700: ccaches hold tickets). A forked worker (django-q2)
+        gets its own, so one worker's exit never removes another's configuration or tickets."""
+        with self.lock:
+            if self._directory is None or self._pid != os.getpid():
+                self._directory, self._pid = tempfile.mkdtemp(prefix="easconsole-krb5-"), os.getpid()
+                self.path = None
+                self.tickets.clear()
+                atexit.register(_remove, self._directory, self._pid)
+            return self._directory
 
     def activate(self) -> None:
         """Point this process at the generated configuration (written once, even with no realm yet)."""
         with self.lock:
+            self._own_directory()
             if self.path is None:
                 self._write()
 
     def register(self, realm: str, kdcs: list[str], host: str) -> None:
         with self.lock:
+            self._own_directory()  # a forked process starts its own directory (and file) here
             known = self.realms.setdefault(realm, [])
             changed = self.path is None or self.hosts.get(host.lower()) != realm
             for kdc in kdcs:
@@ -169,8 +170,12 @@ class _Configuration:
         os.environ["KRB5_CONFIG"] = path
 
 
+def _remove(directory: str, pid: int) -> None:
+    if os.getpid() == pid:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 configuration = _Configuration()
-_tickets: dict[str, bytes] = {}  # ccache -> HMAC of the password that filled it
 _locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
 
@@ -243,15 +248,16 @@ def _ticket_granting_ticket(principal: str, password: str, ccache: str) -> None:
     import gssapi.raw
 
     fingerprint = hmac.new(_SALT, password.encode(), hashlib.sha256).digest()
-    if _tickets.get(ccache) == fingerprint and _lifetime(principal, ccache) > RENEW_BEFORE_SECONDS:
+    tickets = configuration.tickets
+    if tickets.get(ccache) == fingerprint and _lifetime(principal, ccache) > RENEW_BEFORE_SECONDS:
         return
-    _tickets.pop(ccache, None)
+    tickets.pop(ccache, None)
     client = gssapi.Name(principal, gssapi.NameType.kerberos_principal)
     acquired = gssapi.raw.acquire_cred_with_password(client, password.encode(), usage="initiate",
                                                      mechs=[gssapi.MechType.kerberos])
     gssapi.raw.store_cred_into({"ccache": ccache}, acquired.creds, usage="initiate", mech=gssapi.MechType.kerberos,
                                overwrite=True, set_default=False)
-    _tickets[ccache] = fingerprint
+    tickets[ccache] = fingerprint
 
 
 def _lifetime(principal: str, ccache: str) -> int:

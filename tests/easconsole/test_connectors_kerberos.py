@@ -12,7 +12,7 @@ from devices.actions import services as actions
 from devices.models import DeviceAction
 from easconsole import tasks
 from easconsole.exchange import kerberos
-from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator
+from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator, wait_until
 from easconsole.forms.connectors import AccountForm
 from easconsole.models import AuditEvent, ExchangeConnector
 from easconsole.services import connectors as services
@@ -64,6 +64,22 @@ def test_the_wizards_connection_test_says_what_is_wrong(exchange, kdc, control):
                                                                    DEFAULT_ACCOUNT[1]))
     assert not no_spn.ok and "no service principal HTTP/cas7.contoso.test" in no_spn.message
     assert services.connection_test(services.connection_settings(connector, servers, DEFAULT_ACCOUNT[1])).ok
+
+
+@pytest.mark.kdc
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_installs_a_kerberos_connector(exchange, kdc, console_server, qcluster):
+    """The worker is another process (django-q2 forks its own too): it builds its own Kerberos configuration."""
+    connector = ExchangeConnector(name="Contoso", site=SiteFactory(code="P09"), authentication="kerberos",
+                                  username=DEFAULT_ACCOUNT[0], port=exchange.port, kerberos_realm=KERBEROS_REALM,
+                                  kerberos_kdc=kdc.address)
+    services.connector_save(connector=connector, servers=[("HQ", exchange.server_address("EXCAS01"))], user=None,
+                            password=DEFAULT_ACCOUNT[1])
+    installed = wait_until(lambda: ExchangeConnector.objects.filter(
+        pk=connector.pk, state__in=[ExchangeConnector.State.INSTALLED, ExchangeConnector.State.FAILED]).first(),
+        timeout=60, interval=0.2, message="the worker installed the connector")
+    assert installed.state == ExchangeConnector.State.INSTALLED, installed.state_message
+    assert installed.organization_name == "Contoso"
 
 
 def account_form(**data):

@@ -2,7 +2,8 @@
 
 The ticket comes from the connector's user name and password (gssapi's
 `acquire_cred_with_password`): nothing needs a keytab or `kinit` on the host, and the host's
-/etc/krb5.conf is neither read nor changed.
+/etc/krb5.conf is neither read nor changed. A keytab of the account is the option without a password
+(`ConnectionSettings.keytab`).
 
 Why this shape: MIT Kerberos reads its configuration from the file named by `KRB5_CONFIG`, a variable
 of the whole process, while a worker serves several connectors from threads. So the process has one
@@ -182,7 +183,7 @@ _locks_lock = threading.Lock()
 
 def ccache_for(settings: ConnectionSettings) -> str:
     """The connector's own credential cache (a FILE ccache in this process's private directory)."""
-    key = "|".join((*settings.connector_key, settings.realm.upper(), settings.kdc.lower()))
+    key = "|".join((*settings.connector_key, settings.realm.upper(), settings.kdc.lower(), settings.keytab or ""))
     return f"FILE:{configuration.directory}/ccache-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
@@ -222,15 +223,19 @@ def ensure_ticket(settings: ConnectionSettings, server: str, name: str | None = 
         kdcs = parse_kdcs(settings.kdc)
     except ValueError as error:
         raise ExchangeConnectionError("", name, str(error), kind="configuration") from None
-    if not settings.password:
-        raise ExchangeConnectionError("", name, "Kerberos needs the connection account's password", kind="configuration")
+    if not settings.password and not settings.keytab:
+        raise ExchangeConnectionError("", name, "Kerberos needs the connection account's password (or a keytab)",
+                                      kind="configuration")
     realm = principal.rpartition("@")[2]
     configuration.register(realm, kdcs, server)
     ccache = ccache_for(settings)
     with _lock_for(ccache):
         stage = "account"
         try:
-            _ticket_granting_ticket(principal, settings.password, ccache)
+            if settings.keytab:
+                _ticket_from_keytab(principal, settings.keytab, ccache)
+            else:
+                _ticket_granting_ticket(principal, settings.password, ccache)
             stage = "service"
             _service_ticket(principal, ccache, f"HTTP/{server}@{realm}")
         except Exception as error:  # gssapi's GSSError family: explained in words
@@ -258,6 +263,16 @@ def _ticket_granting_ticket(principal: str, password: str, ccache: str) -> None:
     gssapi.raw.store_cred_into({"ccache": ccache}, acquired.creds, usage="initiate", mech=gssapi.MechType.kerberos,
                                overwrite=True, set_default=False)
     tickets[ccache] = fingerprint
+
+
+def _ticket_from_keytab(principal: str, keytab: str, ccache: str) -> None:
+    """The option without a stored password: MIT gets the ticket from the keytab into the ccache itself."""
+    import gssapi
+
+    if not os.path.exists(keytab):
+        raise FileNotFoundError(f"the keytab {keytab} does not exist")
+    gssapi.Credentials(name=gssapi.Name(principal, gssapi.NameType.kerberos_principal), usage="initiate",
+                       store={"client_keytab": f"FILE:{keytab}", "ccache": ccache}).lifetime  # noqa: B018 - acquires
 
 
 def _lifetime(principal: str, ccache: str) -> int:
@@ -346,5 +361,7 @@ def explain(error: BaseException, *, principal: str, realm: str, kdcs: list[str]
     kind = classify(error)
     if kind:
         return words[kind]
+    if isinstance(error, FileNotFoundError):
+        return f"{error}: give the path of a keytab with the keys of {principal}"
     detail = " ".join(str(error).split())[:300]
     return f"Kerberos failed for {principal} ({detail})"

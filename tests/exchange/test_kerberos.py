@@ -162,3 +162,12 @@ def test_the_generated_configuration_never_touches_the_hosts():
     assert os.environ["KRB5_CONFIG"] == kerberos.configuration.path
     assert kerberos.configuration.path.startswith(kerberos.configuration.directory)
     assert "/etc/krb5.conf" not in os.environ["KRB5_CONFIG"]
+
+
+def test_a_keytab_instead_of_the_password(sim, kdc, tmp_path):
+    keytab = tmp_path / "easadmin.keytab"
+    kdc.kadmin(f"ktadd -norandkey -k {keytab} easadmin@{KERBEROS_REALM}")  # the keys of the current password
+    with PsrpGateway(kerberos_settings(sim, kdc, account=(DEFAULT_ACCOUNT[0], ""), keytab=str(keytab))) as gateway:
+        assert gateway.organization().name == "Contoso"
+    error = failure(kerberos_settings(sim, kdc, account=(DEFAULT_ACCOUNT[0], ""), keytab=str(tmp_path / "none")))
+    assert f"the keytab {tmp_path / 'none'} does not exist" in error.reason

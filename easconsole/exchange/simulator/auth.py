@@ -142,14 +142,14 @@ class Authenticator:
         return "ntlm" in self.methods or "negotiate" in self.methods
 
     @property
-    def uses_ntlm(self) -> bool:
+    def offers_negotiate(self) -> bool:
         """Offers Negotiate (SPNEGO with NTLM and/or Kerberos inside)."""
         return self.accepts_ntlm or "kerberos" in self.methods
 
     def challenges(self) -> list[str]:
         """WWW-Authenticate values of a fresh 401, strongest first as IIS lists them."""
         values = []
-        if self.uses_ntlm:
+        if self.offers_negotiate:
             values.append("Negotiate")
         if "basic" in self.methods:
             values.append(f'Basic realm="{self.realm}"')
@@ -163,7 +163,7 @@ class Authenticator:
         if scheme == "basic" and "basic" in self.methods:
             conn.context, conn.account = None, None
             return AuthResult(self._basic(value.strip()))
-        if scheme in ("negotiate", "ntlm") and self.uses_ntlm:
+        if scheme in ("negotiate", "ntlm") and self.offers_negotiate:
             return self._negotiate(scheme, value.strip(), conn)
         return AuthResult(None)
 

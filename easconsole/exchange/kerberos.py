@@ -187,16 +187,20 @@ def ccache_for(settings: ConnectionSettings) -> str:
     return f"FILE:{configuration.directory}/ccache-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
-def wsman_credentials(settings: ConnectionSettings) -> dict[str, Any]:
-    """pypsrp's username/password for Kerberos: the connector's ticket cache instead of the password."""
+def pypsrp_options(settings: ConnectionSettings) -> dict[str, Any]:
+    """What pypsrp's WSMan needs for Kerberos (and Negotiate, which may use it): the SPN's service, and
+    for Kerberos the connector's ticket cache instead of the password."""
+    options: dict[str, Any] = {"negotiate_service": "HTTP"}  # Exchange's /PowerShell runs in IIS: not pypsrp's WSMAN/
+    if settings.auth != "kerberos":
+        return options
     import spnego
 
     try:
         principal: str | None = principal_for(settings.username, settings.realm)
     except ValueError:  # ensure_ticket refuses such settings before any connection: keep this function pure
         principal = None
-    return {"username": [spnego.KerberosCCache(ccache=ccache_for(settings), principal=principal)], "password": None,
-            "negotiate_service": "HTTP"}  # Exchange's /PowerShell runs in IIS: HTTP/<server>, not pypsrp's WSMAN/
+    return {**options, "username": [spnego.KerberosCCache(ccache=ccache_for(settings), principal=principal)],
+            "password": None}
 
 
 def prepare(settings: ConnectionSettings, server: str, name: str | None = None) -> None:

@@ -65,8 +65,8 @@ def wsman_options(settings: ConnectionSettings, server: str) -> dict[str, Any]:
         "reconnection_retries": 0, "reconnection_backoff": RECONNECTION_BACKOFF,
         "no_proxy": True,
     }
-    if settings.auth == "kerberos":  # the connector's own ticket cache instead of the password
-        options.update(kerberos.wsman_credentials(settings))
+    if settings.auth in ("kerberos", "negotiate"):  # HTTP/<server>; Kerberos: the connector's own ticket cache
+        options.update(kerberos.pypsrp_options(settings))
     return options
 
 

@@ -171,3 +171,18 @@ def test_a_keytab_instead_of_the_password(sim, kdc, tmp_path):
         assert gateway.organization().name == "Contoso"
     error = failure(kerberos_settings(sim, kdc, account=(DEFAULT_ACCOUNT[0], ""), keytab=str(tmp_path / "none")))
     assert f"the keytab {tmp_path / 'none'} does not exist" in error.reason
+
+
+def test_pypsrp_gets_the_connectors_ccache_and_never_the_password():
+    from easconsole.exchange.transport import wsman_options
+    from easconsole.exchange.values import ConnectionSettings
+
+    settings = ConnectionSettings(sites={"HQ": "cas01.contoso.com"}, auth="kerberos", username="svc@contoso.com",
+                                  password="secret-pass", realm="")
+    options = wsman_options(settings, "cas01.contoso.com")
+    [credential] = options["username"]
+    assert options["password"] is None and "secret-pass" not in repr(options)
+    assert credential.principal == "svc@CONTOSO.COM" and credential.ccache == kerberos.ccache_for(settings)
+    assert options["negotiate_service"] == "HTTP" and options["encryption"] == "auto"
+    negotiate = wsman_options(ConnectionSettings(sites={"HQ": "cas01"}, auth="negotiate", username="u", password="p"), "cas01")
+    assert negotiate["negotiate_service"] == "HTTP" and negotiate["password"] == "p"

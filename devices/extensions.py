@@ -27,6 +27,10 @@ def schedule_discovery(sender, connector: ExchangeConnector, **kwargs) -> None:
     discovery_schedules_save(connector)
 
 
+def discovery_section(connector: ExchangeConnector, user):
+    return last_discovery_section(connector)
+
+
 def device_figures(user) -> list[tuple[object, int]]:
     """Reports ▸ Overview: the collections, the devices this reader may see, and how many are inactive."""
     devices = devices_for(user)
@@ -41,5 +45,5 @@ def register() -> None:
         Action(_("Run full discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("full",)),
         Action(_("Run delta discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("delta",)),
     ])
-    extensions.connector_sections.append(last_discovery_section)
+    extensions.connector_sections.append(discovery_section)
     extensions.report_figures.append(device_figures)

@@ -13,8 +13,12 @@ from devices.models import Collection, Device
 from devices.selectors import collections_for
 from easconsole.filtersets import SearchFilterSet, YesNoFilter
 from easconsole.models import ExchangeConnector
+from easconsole.text import visible
 
 ACCESS_STATES = [(state, state) for state in ("Allowed", "Blocked", "Quarantined", "DeviceDiscovery", "Unknown")]
+# DevicePolicyApplicationStatus as the Policy column and filter name it; anything else Exchange reports is Unknown.
+POLICY_STATES = [("AppliedInFull", _("Applied in full")), ("PartiallyApplied", _("Partially applied")),
+                 ("NotApplied", _("Not applied")), ("ExternallyManaged", _("Managed by another MDM")), ("Unknown", _("Unknown"))]
 WIPE_STATUSES = [(status, status) for status in ("DeviceOk", "DeviceWipePending", "DeviceWipeSucceeded", "DeviceBlocked", "Unknown")]
 # Operating system families by how DeviceOS starts ("iOS 17.5.1 21F90", "Android 14.0.0", ...).
 OS_FAMILIES = {
@@ -56,25 +60,26 @@ class DeviceFilterSet(SearchFilterSet):
     )
     access_state = django_filters.ChoiceFilter(label=_("Access state"), choices=ACCESS_STATES, empty_label=_("Any"))
     status = django_filters.ChoiceFilter(label=_("Wipe status"), choices=WIPE_STATUSES, empty_label=_("Any"))
+    policy = django_filters.ChoiceFilter(label=_("Policy"), choices=POLICY_STATES, empty_label=_("Any"), method="filter_policy")
     connector = django_filters.ModelChoiceFilter(label=_("Connector"), queryset=ExchangeConnector.objects.order_by("name"),
                                                  empty_label=_("Any"))
     collection = django_filters.ModelChoiceFilter(label=_("Collection"), queryset=Collection.objects.none(),
                                                   method="filter_collection", empty_label=_("Any"))
     inactive_days = django_filters.NumberFilter(
         label=_("Inactive for more than (days)"), method="filter_inactive", min_value=0, max_value=36_500,
-        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "style": "width: 6rem"}),
+        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "class": "input-days"}),
     )
     missing = YesNoFilter(label=_("Missing from Exchange"), method="filter_missing")
 
     class Meta:
         model = Device
-        fields = ["q", "device_type", "os_family", "access_state", "status", "connector", "collection", "inactive_days", "missing"]
+        fields = ["q", "device_type", "os_family", "access_state", "status", "policy", "connector", "collection", "inactive_days", "missing"]
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         # The device types Exchange reported (an index scan, not a table scan).
         types = Device.objects.order_by("device_type").values_list("device_type", flat=True).distinct()
-        self.filters["device_type"].extra["choices"] = lambda: [(t, t) for t in types if t]
+        self.filters["device_type"].extra["choices"] = lambda: [(t, visible(t)) for t in types if t]
         user = getattr(request, "user", None)
         if user is not None:
             self.filters["collection"].queryset = collections_for(user)
@@ -95,6 +100,13 @@ class DeviceFilterSet(SearchFilterSet):
 
     def filter_os_family(self, queryset, name, value):
         return queryset.filter(os_family_q(value)) if value else queryset
+
+    def filter_policy(self, queryset, name, value):
+        if not value:
+            return queryset
+        if value == "Unknown":
+            return queryset.exclude(policy_application_status__in=[k for k, _label in POLICY_STATES if k != "Unknown"])
+        return queryset.filter(policy_application_status=value)
 
     def filter_collection(self, queryset, name, value):
         return queryset.filter(memberships__collection=value) if value else queryset

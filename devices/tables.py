@@ -10,8 +10,10 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from devices.filtersets import POLICY_STATES
 from devices.models import Collection, CollectionMember, Device
-from easconsole.tables import ConsoleTable
+from easconsole.tables import ConsoleTable, TextColumn
+from easconsole.text import visible
 
 ACCESS_STYLES = {"Allowed": "success", "Blocked": "danger", "Quarantined": "warning", "DeviceDiscovery": "info"}
 WIPE_STYLES = {"DeviceWipePending": "warning", "DeviceWipeSucceeded": "danger", "DeviceBlocked": "secondary"}
@@ -60,19 +62,22 @@ def export_value(record: Device, name: str) -> str:
     return str(value)
 
 
+POLICY_LABELS = dict(POLICY_STATES)
+
+
 class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     # Ticks for the bulk actions; the inputs belong to the ribbon's form, and a tick does not open the details pane.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
-        "th__input": {"aria-label": _("Select every device on this page"), "form": "bulk-form",
-                      "onclick": "document.querySelectorAll('input[name=device]').forEach(b => b.checked = this.checked)"},
-        "td__input": {"name": "device", "form": "bulk-form", "onclick": "event.stopPropagation()"},
+        "th__input": {"aria-label": _("Select every device on this page"), "form": "bulk-form", "data-select-all": "device"},
+        "td__input": {"name": "device", "form": "bulk-form", "data-stop-click": ""},  # static/js/console.js
     })
-    name = tables.Column(_("Name"), order_by=("name", "device_id"))
-    device_id = tables.Column(_("Device ID"))
-    user_display_name = tables.Column(_("User"))
-    connector = tables.Column(_("Exchange Server connector"), accessor="connector__name", order_by=("connector__name",))
+    name = TextColumn(_("Name"), order_by=("name", "device_id"))
+    device_id = TextColumn(_("Device ID"))
+    user_display_name = TextColumn(_("User"))
+    connector = TextColumn(_("Exchange Server connector"), accessor="connector__name", order_by=("connector__name",))
     access_state = tables.Column(_("Access state"))
     status = tables.Column(_("Wipe status"))
+    policy_application_status = tables.Column(_("Policy"), default=_("Unknown"))
     last_success_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), format="Y-m-d H:i")
     last_sync_attempt_time = tables.DateTimeColumn(verbose_name=_("Last sync attempt"), format="Y-m-d H:i")
     first_sync_time = tables.DateTimeColumn(verbose_name=_("First sync"), format="Y-m-d H:i")
@@ -81,6 +86,9 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     device_wipe_ack_time = tables.DateTimeColumn(verbose_name=_("Wipe acknowledged"), format="Y-m-d H:i")
     missing_since = tables.Column(_("Missing from Exchange"))
     first_discovered = tables.DateTimeColumn(verbose_name=_("First discovered"), format="Y-m-d H:i")
+
+    def render_policy_application_status(self, value):
+        return POLICY_LABELS.get(value, POLICY_LABELS["Unknown"])
 
     class Meta(ConsoleTable.Meta):
         model = Device
@@ -94,7 +102,8 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
             "first_discovered",
         ]
         default_columns = [
-            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "last_success_sync", "status",
+            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "last_success_sync",
+            "policy_application_status", "status",
         ]
         sequence = ("select", "...")
         empty_text = _("No devices match.")
@@ -103,18 +112,18 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
 
     def render_name(self, record):
         """The name links to the device; a device Exchange no longer has says so whatever the columns."""
-        link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), record.name)
+        link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), visible(record.name))
         if record.missing_since is None:
             return link
         return format_html('{} <span class="badge text-bg-secondary" title="{}">{}</span>', link,
                            _("Exchange no longer has this device"), _("missing"))
 
     def render_access_state(self, value):
-        return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), value)
+        return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value))
 
     def render_status(self, value):
         style = WIPE_STYLES.get(value)
-        return format_html('<span class="badge text-bg-{}">{}</span>', style, value) if style else value
+        return format_html('<span class="badge text-bg-{}">{}</span>', style, value) if style else visible(value)
 
     def render_missing_since(self, value):
         return format_html('<span class="badge text-bg-secondary" title="{}">{}</span>',
@@ -143,7 +152,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
 
 
 class CollectionTable(ConsoleTable):
-    name = tables.Column(linkify=True)
+    name = TextColumn(linkify=True)
     member_count = tables.Column(_("Members"), attrs={"td": {"class": "text-end"}})
     members_refreshed = tables.DateTimeColumn(verbose_name=_("Membership refreshed"), format="Y-m-d H:i")
 
@@ -156,12 +165,12 @@ class CollectionMemberTable(ConsoleTable):
     """The members of one collection, with how each came in."""
 
     select = tables.CheckBoxColumn(accessor="device_id", attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
-    name = tables.Column(_("Name"), accessor="device__name", linkify=lambda record: record.device.get_absolute_url(),
-                         order_by=("device__name", "device__device_id"))
-    device_id = tables.Column(_("Device ID"), accessor="device__device_id")
-    user = tables.Column(_("User"), accessor="device__user_display_name")
-    device_type = tables.Column(_("Device type"), accessor="device__device_type")
-    device_os = tables.Column(_("Operating system"), accessor="device__device_os")
+    name = TextColumn(_("Name"), accessor="device__name", linkify=lambda record: record.device.get_absolute_url(),
+                      order_by=("device__name", "device__device_id"))
+    device_id = TextColumn(_("Device ID"), accessor="device__device_id")
+    user = TextColumn(_("User"), accessor="device__user_display_name")
+    device_type = TextColumn(_("Device type"), accessor="device__device_type")
+    device_os = TextColumn(_("Operating system"), accessor="device__device_os")
     last_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), accessor="device__last_success_sync", format="Y-m-d H:i")
     direct = tables.BooleanColumn(verbose_name=_("Membership"), yesno=(_("Direct"), _("By rule")))
 
@@ -177,9 +186,9 @@ class DevicePickTable(ConsoleTable):
     """Devices offered as direct members (Add Resources)."""
 
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
-    name = tables.Column(linkify=True)
-    device_id = tables.Column(_("Device ID"))
-    user_display_name = tables.Column(_("User"))
+    name = TextColumn(linkify=True)
+    device_id = TextColumn(_("Device ID"))
+    user_display_name = TextColumn(_("User"))
     last_success_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), format="Y-m-d H:i")
 
     class Meta(ConsoleTable.Meta):

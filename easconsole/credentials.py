@@ -4,16 +4,23 @@ Keys come from ``EASCONSOLE_CREDENTIAL_KEYS`` (comma-separated Fernet keys, newe
 on a workstation, from ``var/credential.key`` (generated on first use, mode 0600). Rotation adds
 a new key in front, re-encrypts every stored secret with it, then drops the old keys
 (``manage.py rotate_credential_key``).
+
+Running processes (the web server, every django-q2 worker) follow a rotation of the key file
+without a restart: the key set is read again when the file changes, and once more when a token
+does not decrypt with the keys at hand. A process's environment cannot change, so keys from
+``EASCONSOLE_CREDENTIAL_KEYS`` are only ever those it was started with: see the command's help.
 """
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+ENVIRONMENT = "EASCONSOLE_CREDENTIAL_KEYS"
 
 
 class CredentialError(Exception):
@@ -24,11 +31,27 @@ def key_file() -> Path:
     return Path(settings.VAR_DIR) / "credential.key"
 
 
+def keys_from_environment() -> bool:
+    return bool(os.environ.get(ENVIRONMENT))
+
+
+def _source() -> tuple:
+    """What the key set was read from: it is read again when this changes (the file was rewritten)."""
+    if configured := os.environ.get(ENVIRONMENT):
+        return ("environment", configured)
+    path = key_file()
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return ("file", str(path), None)
+    return ("file", str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
 def _keys() -> list[bytes]:
-    if configured := os.environ.get("EASCONSOLE_CREDENTIAL_KEYS"):
+    if configured := os.environ.get(ENVIRONMENT):
         return [k.strip().encode() for k in configured.split(",") if k.strip()]
     if getattr(settings, "SECURE", False):
-        raise ImproperlyConfigured("Set EASCONSOLE_CREDENTIAL_KEYS in the environment of a production console.")
+        raise ImproperlyConfigured(f"Set {ENVIRONMENT} in the environment of a production console.")
     path = key_file()
     if not path.exists():
         path.write_bytes(Fernet.generate_key() + b"\n")
@@ -36,13 +59,26 @@ def _keys() -> list[bytes]:
     return [k.strip() for k in path.read_bytes().splitlines() if k.strip()]
 
 
-@lru_cache(maxsize=1)
-def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(k) for k in _keys()])
+_lock = threading.Lock()
+_cached: tuple[tuple, MultiFernet] | None = None
+
+
+def _fernet(*, reload: bool = False) -> MultiFernet:
+    """The key set, read again when the key file changed (one stat per use) or when asked to."""
+    global _cached
+    with _lock:
+        source = _source()
+        if reload or _cached is None or _cached[0] != source:
+            fernet = MultiFernet([Fernet(k) for k in _keys()])
+            _cached = (_source(), fernet)  # after _keys(): it may have just created the file
+        return _cached[1]
 
 
 def reload_keys() -> None:
-    _fernet.cache_clear()
+    """Forget the key set: the next use reads it again."""
+    global _cached
+    with _lock:
+        _cached = None
 
 
 def encrypt(plaintext: str) -> str:
@@ -54,7 +90,16 @@ def decrypt(token: str) -> str:
         return ""
     try:
         return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        pass
+    try:  # the file may have been rotated within the file system's timestamp granularity: read it once more
+        return _fernet(reload=True).decrypt(token.encode()).decode()
     except InvalidToken as error:
+        if keys_from_environment():
+            raise CredentialError(
+                f"A stored password cannot be decrypted with the keys this process was started with ({ENVIRONMENT}): "
+                "restart it with the key list that includes the newest key."
+            ) from error
         raise CredentialError("A stored password cannot be decrypted: the credential key changed or is missing.") from error
 
 
@@ -63,17 +108,23 @@ def rotate(token: str) -> str:
     return _fernet().rotate(token.encode()).decode() if token else ""
 
 
+def _write_key_file(content: bytes) -> None:
+    """Replace the key file in one step: a worker reading it meanwhile sees the old or the new keys, never half."""
+    path = key_file()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_bytes(content)
+    temporary.chmod(0o600)
+    os.replace(temporary, path)
+    reload_keys()
+
+
 def add_key_to_file() -> None:
     """Put a new key in front of the key file's keys (the workstation set-up)."""
     path = key_file()
     existing = path.read_bytes() if path.exists() else b""
-    path.write_bytes(Fernet.generate_key() + b"\n" + existing)
-    path.chmod(0o600)
-    reload_keys()
+    _write_key_file(Fernet.generate_key() + b"\n" + existing)
 
 
 def keep_only_newest_key_in_file() -> None:
-    path = key_file()
-    newest = path.read_bytes().splitlines()[0]
-    path.write_bytes(newest + b"\n")
-    reload_keys()
+    newest = key_file().read_bytes().splitlines()[0]
+    _write_key_file(newest + b"\n")

@@ -7,7 +7,8 @@ these registries in their ``AppConfig.ready()`` (as NetBox's template extensions
 - ``connector_saved`` / ``connector_installed``: signals sent after a connector is saved (with the
   fields that changed) and after its installation succeeded;
 - ``connector_actions``: buttons of a connector's ribbon (e.g. Run discovery now);
-- ``connector_sections``: sections of a connector's page, each ``section(connector) -> (title, rows)``;
+- ``connector_sections``: sections of a connector's page, each ``section(connector, user) -> (title, rows)``
+  or None to show nothing;
 - ``wizard_steps``: pages of the Add Exchange Server wizard, put before its Summary;
 - ``report_figures``: figures of Reports ▸ Overview, each ``figures(user) -> [(label, value), ...]``.
 """
@@ -43,6 +44,11 @@ class WizardStep:
 
 
 connector_actions: list = []
-connector_sections: list[Callable[[Any], Any]] = []
+connector_sections: list[Callable[[Any, Any], Any]] = []
 wizard_steps: list[WizardStep] = []
 report_figures: list[Callable[[Any], list[tuple[Any, Any]]]] = []
+
+
+def sections_for(connector, user) -> list:
+    """The apps' sections of a connector's page, for this user (those that have something to show)."""
+    return [section for provider in connector_sections if (section := provider(connector, user)) is not None]

@@ -6,7 +6,6 @@ the writes go through a service given as ``save``/``delete``. Templates extend t
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -21,6 +20,7 @@ from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
 
 from easconsole.audit import client_address
+from easconsole.csv_export import csv_response
 from easconsole.permissions import has_perm, holds_anywhere, is_console_user, objects_for
 
 
@@ -113,12 +113,7 @@ class ObjectListView(ConsoleView):
 
     def export_csv(self, table) -> HttpResponse:
         model = self.queryset.model
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{slugify(model._meta.verbose_name_plural)}.csv"'
-        writer = csv.writer(response)
-        for row in table.as_values():
-            writer.writerow(row)
-        return response
+        return csv_response(table.as_values(), f"{slugify(model._meta.verbose_name_plural)}.csv")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

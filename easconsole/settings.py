@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "guardian",
     "axes",
+    "csp",
     "django_q",
     "django_tables2",
     "django_filters",
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -144,12 +146,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed sign-ins: five failures for one user name from one address lock it out for 15 minutes.
+# Failed sign-ins: five failures for one user name from one address lock that user name out from
+# that address, and twenty from one address across user names (password spraying) lock the address
+# out, each until 15 minutes after its last failure (easconsole/lockout.py). Tries refused during a
+# lockout do not extend it, so the time the lockout page gives holds.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+# Never under AXES_FAILURE_LIMIT: once an address reaches its limit, axes compares the address's count with that one.
+EASCONSOLE_ADDRESS_FAILURE_LIMIT = max(int(os.environ.get("EASCONSOLE_ADDRESS_FAILURE_LIMIT", "20")), AXES_FAILURE_LIMIT)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = "easconsole.lockout.lockout_parameters"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "easconsole.lockout.lockout_response"
 AXES_VERBOSE = False
 
 # Sessions and CSRF: HTTP-only cookies, same-site, short-lived; secure flags behind HTTPS.
@@ -168,6 +176,22 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else Non
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from the console's own static files,
+# no inline script, no eval, no style attribute or element (the report bars are SVG, htmx's
+# indicator styles are in console.css). Bootstrap's form controls draw their arrows and ticks as
+# data: SVG images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 LANGUAGE_CODE = "en-us"

@@ -1,7 +1,11 @@
-"""Sign-ins, sign-outs, failures and lockouts go into the audit trail."""
+"""Sign-ins, sign-outs, failures and lockouts go into the audit trail; a starting django-q2 worker
+reclaims the runspace pools a killed worker left on Exchange."""
+import logging
+
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django_q.signals import post_spawn
 
 from easconsole import audit
 from easconsole.models import AuditEvent
@@ -40,3 +44,15 @@ def locked_out(sender, request, username, ip_address, **kwargs):
         message="Locked out after repeated failed sign-ins.",
         address=ip_address,
     )
+
+
+@receiver(post_spawn)
+def worker_started(sender, proc_name, **kwargs):
+    """Only qcluster workers send post_spawn: a worker (re)starting may follow one that was killed
+    with pools open on Exchange, so the reclaim schedule runs at once instead of within 15 minutes."""
+    from easconsole.tasks import reclaim_soon
+
+    try:
+        reclaim_soon()
+    except Exception:  # noqa: BLE001 - never keep a worker from starting; the schedule runs anyway
+        logging.getLogger(__name__).exception("could not plan the reclaim of runspace pools")

@@ -1,9 +1,33 @@
-"""Tables of the Administration, Monitoring and Reports workspaces."""
+"""Tables of the Administration, Monitoring and Reports workspaces, and the columns every table shares."""
 import django_tables2 as tables
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_q.models import Task
+from django_tables2.columns import library
 
+from easconsole import text
 from easconsole.models import AuditEvent, Role, RoleAssignment, Site
+
+
+@library.register
+class TextColumn(tables.Column):
+    """Text shown so that no name can pass for another: a bidi override or a zero-width character
+    appears as ``[U+202E]`` (``easconsole.text.visible``; the stored value is untouched).
+
+    Registered with django-tables2, so every column a table makes from a text field is one; declare
+    a text column as ``TextColumn`` too, and pass ``text.visible`` what a ``render_<name>`` builds.
+    """
+
+    def render(self, value):
+        return text.visible(value) if isinstance(value, str) else value
+
+    @classmethod
+    def from_field(cls, field, **kwargs):
+        # E-mail addresses and URLs keep their own columns (links).
+        if cls is TextColumn and isinstance(field, (models.CharField, models.TextField)) and not isinstance(
+                field, (models.EmailField, models.URLField)):
+            return cls(**kwargs)
+        return None
 
 
 class ConsoleTable(tables.Table):
@@ -29,7 +53,7 @@ class SiteTable(ConsoleTable):
 
 
 class RoleAssignmentTable(ConsoleTable):
-    principal = tables.Column(_("User or group"), accessor="principal_name", linkify=lambda record: record.get_absolute_url(),
+    principal = TextColumn(_("User or group"), accessor="principal_name", linkify=lambda record: record.get_absolute_url(),
                               order_by=("user__username", "group__name"))
     role = tables.Column(_("Security role"))
     scopes = tables.Column(_("Security scopes"), empty_values=(), orderable=False)
@@ -75,6 +99,11 @@ class TaskTable(tables.Table):
 
 
 class ExchangeConnectorTable(ConsoleTable):
+    # Ticks for the ribbon's Check connection now: the inputs belong to the ribbon's form.
+    select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, orderable=False, attrs={
+        "th__input": {"aria-label": _("Select"), "hidden": True},
+        "td__input": {"name": "connector", "form": "check-form"},
+    })
     name = tables.Column(linkify=True)
     site = tables.Column(_("Site"))
     state = tables.Column(_("State"))
@@ -85,7 +114,7 @@ class ExchangeConnectorTable(ConsoleTable):
         from easconsole.models import ExchangeConnector
 
         model = ExchangeConnector
-        fields = ["name", "site", "environment", "state", "organization_name", "server_in_use", "installed_at"]
+        fields = ["select", "name", "site", "environment", "state", "organization_name", "server_in_use", "installed_at", "checked_at"]
 
 
 class ComponentStatusTable(ConsoleTable):

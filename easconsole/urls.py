@@ -20,6 +20,7 @@ console_patterns = [
     path("administration/security/roles/<int:pk>/", administration.RoleDetailView.as_view(), name="role_detail"),
     path("administration/exchange-connectors/", connectors.ExchangeConnectorListView.as_view(), name="exchangeconnector_list"),
     path("administration/exchange-connectors/add/", connectors.ExchangeConnectorWizard.as_view(), name="exchangeconnector_add"),
+    path("administration/exchange-connectors/check/", connectors.ExchangeConnectorCheckView.as_view(), name="exchangeconnector_check"),
     path("administration/exchange-connectors/<int:pk>/", connectors.ExchangeConnectorDetailView.as_view(), name="exchangeconnector_detail"),
     path("administration/exchange-connectors/<int:pk>/edit/", connectors.ExchangeConnectorEditView.as_view(), name="exchangeconnector_edit"),
     path("administration/exchange-connectors/<int:pk>/progress/", connectors.ExchangeConnectorProgressView.as_view(), name="exchangeconnector_progress"),

@@ -3,6 +3,7 @@
 Pushing them to Exchange (Set-ActiveSyncMailboxPolicy, the access rule cmdlets and
 Set-ActiveSyncOrganizationSettings) reads these rows; see ``policies.services.mailbox_policy_parameters``.
 """
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
@@ -35,6 +36,13 @@ class ConnectorPolicy(models.Model):
     user_mail_insert = models.CharField(_("text added to the user's quarantine email"), max_length=USER_MAIL_INSERT_MAX,
                                         blank=True)
     modified = models.DateTimeField(_("modified"), auto_now=True)
+    # What the console knows of Exchange: the rules it created or adopted (their Exchange identities,
+    # so removing a rule here removes it there), the rules someone else made, and the drift found by
+    # the last full discovery (each {"setting", "console", "exchange"}).
+    owned_rules = models.JSONField(_("access rules the console owns"), default=list, blank=True)
+    foreign_rules = models.JSONField(_("access rules made in Exchange"), default=list, blank=True)
+    drift = models.JSONField(_("differences from Exchange"), default=list, blank=True)
+    drift_checked_at = models.DateTimeField(_("compared with Exchange"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("connector settings")
@@ -108,3 +116,47 @@ class AccessRule(models.Model):
     def identity(self) -> str:
         """The rule's name in Exchange."""
         return f"{self.query_string} ({self.characteristic})"
+
+
+class PolicyPush(models.Model):
+    """One push of a connector's settings and access rules to Exchange, and its lifecycle.
+
+    Requested → Sent (a worker holds it) → Done, or Failed with Exchange's answer. A connection
+    failure puts it back to Requested with a later ``next_attempt_at``; each attempt re-reads Exchange,
+    so it only sends what is still missing. ``commands`` lists every cmdlet sent, with its outcome.
+    """
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        SENT = "sent", _("Sent to Exchange")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    OPEN = (State.REQUESTED, State.SENT)
+
+    connector = models.ForeignKey(ExchangeConnector, on_delete=models.CASCADE, related_name="policy_pushes",
+                                  verbose_name=_("Exchange Server connector"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.REQUESTED, db_index=True)
+    reason = models.CharField(_("why"), max_length=200, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name=_("requested by"))
+    requested_by_name = models.CharField(_("requested by"), max_length=150)
+    address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent to Exchange"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("Exchange's answer"), blank=True)
+    commands = models.JSONField(_("cmdlets sent"), default=list, blank=True)
+    changes = models.JSONField(_("changes in Exchange"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("settings push")
+        verbose_name_plural = _("settings pushes")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(_("Push %(pk)s of %(connector)s: %(state)s") % {
+            "pk": self.pk, "connector": self.connector, "state": self.get_state_display()})

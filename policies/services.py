@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from easconsole import audit
 from easconsole.models import ExchangeConnector
-from policies import catalog
+from policies import catalog, plan, push
 from policies.models import AccessRule, ConnectorPolicy
 
 NOT_CONFIGURED = "Not configured"
@@ -97,6 +97,7 @@ def policy_settings_save(*, connector: ExchangeConnector, user, values: dict, al
                      message=_("Managed groups: %(groups)s.") % {
                          "groups": ", ".join(str(catalog.GROUPS[g]) for g in managed_groups(policy)) or _("none")},
                      changes=_changes(before, _settings_snapshot(policy)))
+        push.push_request(connector=connector, user=user, address=address, reason=_("Mobile device settings saved"))
     connector.policy = policy
     return policy
 
@@ -167,5 +168,66 @@ def access_settings_save(*, connector: ExchangeConnector, user, default_access_l
                      message=_("%(count)s access rules; default access level %(level)s.") % {
                          "count": len(saved), "level": policy.default_access_level},
                      changes=_changes(before, _access_snapshot(policy, saved)))
+        push.push_request(connector=connector, user=user, address=address, reason=_("Access rules saved"))
     connector.policy = policy
     return policy
+
+
+def take_exchange_values(*, connector: ExchangeConnector, user, address: str | None = None) -> int:
+    """"Take Exchange's values into the console": each setting the last comparison found different
+    becomes what Exchange has (settings, organization settings, owned rules). Returns how many."""
+    policy = ConnectorPolicy.objects.filter(connector=connector).first() or ConnectorPolicy(connector=connector)
+    drift = list(policy.drift or [])
+    if not drift:
+        raise ValidationError(_("Exchange has the console's settings: there is nothing to take."))
+    values = dict(policy.settings or {})
+    access = {"default_access_level": policy.default_access_level,
+              "admin_mail_recipients": list(policy.admin_mail_recipients or []), "user_mail_insert": policy.user_mail_insert}
+    rules = {r.identity.lower(): {"characteristic": r.characteristic, "query_string": r.query_string,
+                                  "access_level": r.access_level} for r in connector.access_rules.all()}
+    external_mdm = policy.allow_external_mdm
+    for item in drift:
+        key, raw = item.get("key"), item.get("raw")
+        if item.get("area") == plan.POLICY and key == catalog.EXTERNAL_MDM.key:
+            external_mdm = bool(raw)
+        elif item.get("area") == plan.POLICY and key in catalog.BY_KEY:
+            values[key] = plan.console_value(key, raw)
+        elif item.get("area") == plan.ORGANIZATION and key == "DefaultAccessLevel" and raw:
+            access["default_access_level"] = raw
+        elif item.get("area") == plan.ORGANIZATION and key == "AdminMailRecipients":
+            access["admin_mail_recipients"] = list(raw or [])
+        elif item.get("area") == plan.ORGANIZATION and key == "UserMailInsert":
+            access["user_mail_insert"] = raw or ""
+        elif item.get("area") == plan.RULES:
+            if raw:
+                rules[str(key).lower()] = {k: raw[k] for k in ("characteristic", "query_string", "access_level")}
+            else:
+                rules.pop(str(key).lower(), None)
+    with transaction.atomic():
+        policy_settings_save(connector=connector, user=user, address=address, values=values, allow_external_mdm=external_mdm)
+        access_settings_save(connector=connector, user=user, address=address, rules=list(rules.values()), **access)
+        ConnectorPolicy.objects.filter(connector=connector).update(drift=[])
+    connector.policy.drift = []
+    return len(drift)
+
+
+def access_rule_adopt(*, connector: ExchangeConnector, user, identity: str, address: str | None = None) -> AccessRule:
+    """Adopt a rule someone made in Exchange: the console keeps it (and may change or remove it) from now on."""
+    policy = ConnectorPolicy.objects.filter(connector=connector).first() or ConnectorPolicy(connector=connector)
+    found = next((r for r in policy.foreign_rules or [] if r.get("identity", "").lower() == identity.strip().lower()), None)
+    if found is None:
+        raise ValidationError(_("Exchange has no access rule “%(rule)s” that the console does not manage.") % {"rule": identity})
+    with transaction.atomic():
+        rule = AccessRule(connector=connector, characteristic=found["characteristic"], query_string=found["query_string"],
+                          access_level=found["access_level"])
+        rule.full_clean()
+        rule.save()
+        policy = ConnectorPolicy.objects.select_for_update().get(pk=policy.pk)
+        policy.owned_rules = sorted({*policy.owned_rules, rule.identity})
+        policy.foreign_rules = [r for r in policy.foreign_rules if r is not found and r.get("identity") != found["identity"]]
+        policy.save(update_fields=["owned_rules", "foreign_rules"])
+        audit.record(user=user, action="adopt", obj=connector, address=address, object_type="access rules",
+                     message=_("Adopted the access rule %(rule)s (%(level)s) made in Exchange.") % {
+                         "rule": rule.identity, "level": rule.access_level},
+                     changes={f"rule {rule.identity}": ["", rule.access_level]})
+    return rule

@@ -62,6 +62,9 @@ MATRIX = {
     "easconsole:exchangeconnector_progress": Expect(console_read(), pk("connector")),
     "easconsole:exchangeconnector_edit": Expect(full_admin_only(analyst=FORBIDDEN, operator=FORBIDDEN), pk("connector"), post=ADMIN_WRITE),
     "easconsole:exchangeconnector_install": Expect(full_admin_only(), pk("connector"), post=ADMIN_WRITE),
+    # Check connection now: POST only (the ribbon's button); the check itself is tested in tests/easconsole/test_connection_check.py.
+    "easconsole:exchangeconnector_check": Expect(console_read(analyst=NOT_ALLOWED, operator=NOT_ALLOWED, full_admin=NOT_ALLOWED),
+                                                 post=ADMIN_WRITE),
     "easconsole:exchangeconnector_delete": Expect(full_admin_only(), pk("connector"), post=ADMIN_WRITE),
     "easconsole:componentstatus_list": Expect(console_read()),
     "easconsole:statusmessage_list": Expect(console_read()),
@@ -74,6 +77,15 @@ MATRIX = {
 MATRIX.update({
     "policies:connector_settings": Expect(console_read(), pk("connector"), post=ADMIN_WRITE),
     "policies:connector_access_rules": Expect(console_read(), pk("connector"), post=ADMIN_WRITE),
+    # The what-if list of a proposed access change: read-only. The buttons (push again, take Exchange's
+    # values, adopt a rule) are POST only and need ModifyConnectorPolicy on the site.
+    "policies:connector_access_preview": Expect(console_read(), pk("connector")),
+    "policies:connector_push": Expect(everyone(NOT_ALLOWED, anonymous=LOGIN, end_user=FORBIDDEN), pk("connector"),
+                                      post={**ADMIN_WRITE, "full_admin": REDIRECT}),
+    "policies:connector_take_exchange": Expect(everyone(NOT_ALLOWED, anonymous=LOGIN, end_user=FORBIDDEN), pk("connector"),
+                                               post={**ADMIN_WRITE, "full_admin": REDIRECT}),
+    "policies:connector_adopt_rule": Expect(everyone(NOT_ALLOWED, anonymous=LOGIN, end_user=FORBIDDEN), pk("connector"),
+                                            post={**ADMIN_WRITE, "full_admin": REDIRECT}),
 })
 # --- end policies
 

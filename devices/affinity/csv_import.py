@@ -168,6 +168,20 @@ def _check(cells: list[str]) -> str | None:
     return None
 
 
+def _cells(text: str) -> list[str] | None:
+    """The values of one line, or None when a quote is left open or text follows a closing quote.
+
+    Each line is read on its own: no user or device name holds a line break, so one stray quote
+    costs its own line rather than swallowing every line after it into one value.
+    """
+    if '"' not in text:
+        return text.split(",")
+    try:
+        return next(csv.reader([text], skipinitialspace=True, strict=True), [])
+    except csv.Error:
+        return None
+
+
 def parse(stream: BinaryIO, *, has_header: bool = False) -> Parsed:
     """Read ``DOMAIN\\user,device`` lines. Raises FileRefused when the file as a whole cannot be read.
 
@@ -176,32 +190,34 @@ def parse(stream: BinaryIO, *, has_header: bool = False) -> Parsed:
     """
     parsed = Parsed()
     counter = [0]
-    reader = csv.reader(_decoded(stream, counter), skipinitialspace=True, strict=False)
     seen: dict[tuple[str, str], int] = {}
     first_record = True
-    last_line = 0
-    try:
-        for cells in reader:
-            line, last_line = last_line + 1, counter[0]
-            cells = [cell.strip() for cell in cells]
-            raw = ",".join(cells)[:200]
-            if first_record and any(cells):
-                first_record = False
-                if has_header or _looks_like_header(cells):
-                    parsed.header, parsed.header_detected = cells, not has_header
-                    continue
-            reason = _check(cells)
-            if reason is None:
-                key = (cells[0].lower(), cells[1].lower())
-                if key in seen:
-                    reason = _("Duplicate of line %(line)d.") % {"line": seen[key]}
-                else:
-                    seen[key] = line
-                    parsed.rows.append(Row(line, cells[0], cells[1]))
-                    continue
-            parsed.errors.append(RowError(line, raw, reason))
-    except csv.Error as error:
-        raise FileRefused(_("Line %(line)d cannot be read as CSV (%(error)s).") % {"line": counter[0], "error": error}) from None
+    for text in _decoded(stream, counter):
+        line = counter[0]
+        cells = _cells(text)
+        if cells is None:
+            first_record = False
+            parsed.errors.append(RowError(line, text.strip()[:200], _(
+                "Unbalanced quote: a value on this line opens a quote (\") it does not close, or has text after its closing "
+                "quote. Remove the stray quote (values need no quotes).")))
+            continue
+        cells = [cell.strip() for cell in cells]
+        raw = ",".join(cells)[:200]
+        if first_record and any(cells):
+            first_record = False
+            if has_header or _looks_like_header(cells):
+                parsed.header, parsed.header_detected = cells, not has_header
+                continue
+        reason = _check(cells)
+        if reason is None:
+            key = (cells[0].lower(), cells[1].lower())
+            if key in seen:
+                reason = _("Duplicate of line %(line)d.") % {"line": seen[key]}
+            else:
+                seen[key] = line
+                parsed.rows.append(Row(line, cells[0], cells[1]))
+                continue
+        parsed.errors.append(RowError(line, raw, reason))
     parsed.lines = counter[0]
     if not parsed.rows and all(e.reason == _("Blank line.") for e in parsed.errors):
         if parsed.header is not None:
@@ -299,7 +315,8 @@ def resolve_devices(actor, names: Iterable[str]) -> dict[str, tuple[int, str, st
     """Each device as written (lower case) → (pk, name, device ID), or why it names no single device.
 
     Only devices the person may read are looked at (a device outside their collections is unknown to
-    them). A name shared by several devices is ambiguous: the device ID names one.
+    them), and only those still in the inventory (a deleted one is named as such). A name shared by
+    several devices is ambiguous: the device ID names one.
     """
     names = sorted(set(names))
     scope = devices_for(actor, "devices.read_collection").annotate(name_key=Lower("name"), id_key=Lower("device_id"))
@@ -309,12 +326,16 @@ def resolve_devices(actor, names: Iterable[str]) -> dict[str, tuple[int, str, st
         querysets = [scope]
     else:
         querysets = [q for batch in _batches(names) for q in (scope.filter(name_key__in=batch), scope.filter(id_key__in=batch))]
+    deleted: dict[str, str] = {}  # a deleted device (or one Exchange no longer has) keeps its row: name or ID → its name
     seen: set[int] = set()
     for queryset in querysets:
-        for pk, name, device_id in queryset.values_list("pk", "name", "device_id").iterator(chunk_size=5000):
+        for pk, name, device_id, missing in queryset.values_list("pk", "name", "device_id", "missing_since").iterator(chunk_size=5000):
             if pk in seen:
                 continue
             seen.add(pk)
+            if missing is not None:
+                deleted[name.lower()] = deleted[device_id.lower()] = name
+                continue
             by_name.setdefault(name.lower(), []).append((pk, name, device_id))
             by_id.setdefault(device_id.lower(), []).append((pk, name, device_id))
     result: dict[str, tuple[int, str, str] | str] = {}
@@ -331,6 +352,8 @@ def resolve_devices(actor, names: Iterable[str]) -> dict[str, tuple[int, str, st
         elif identified:
             result[key] = _("Ambiguous device: %(n)d devices have the device ID %(id)s (one phone with several mailboxes): "
                             "name the device by its name instead.") % {"n": len(identified), "id": identified[0][2]}
+        elif key in deleted:
+            result[key] = _("Deleted device: %(name)s was deleted from the console or is no longer in Exchange.") % {"name": deleted[key]}
         else:
             result[key] = _("Unknown device: no discovered device you can see has this name or device ID.")
     return result

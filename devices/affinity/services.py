@@ -1,12 +1,14 @@
 """Writing user device affinity by hand (Edit Primary Users) and from a file (Import User Device Affinity).
 
 Each change needs Modify resource on a collection holding the device (DESIGN.md §4) and is in the
-audit trail, refusals too. An import is all or nothing: every device is checked before anything is
-written, and the links and their audit records are written in one transaction.
+audit trail, refusals too. An import is checked again at the confirmation: devices deleted since the
+preview are dropped (and named), a permission lost refuses it all; the links and their audit records
+are written in one transaction.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from devices.affinity.csv_import import BATCH, not_modifiable
 from devices.models import Device, UserDeviceAffinity
-from devices.selectors import can_act_on
+from devices.selectors import can_act_on, devices_for
 from easconsole import audit
 from easconsole.models import AuditEvent
 
@@ -83,48 +85,92 @@ def _named(names: list[str]) -> str:
     return shown + (_(" and %(n)d more") % {"n": more} if more > 0 else "")
 
 
-def affinity_import(*, rows: Iterable[tuple[int, int]], actor, address: str | None = None, file_name: str = "") -> int:
-    """Link each (device pk, user pk) of a confirmed preview, all or nothing. Returns how many links were added.
+@dataclass(frozen=True)
+class Dropped:
+    """A previewed link left out at the confirmation: its device was deleted, or left the person's collections, since."""
 
-    Pairs already linked (by discovery or someone else since the preview) are left as they are.
+    line: int | None
+    device: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = _("line %(line)d") % {"line": self.line} if self.line else _("a row")
+        return f"{where} ({self.device}): {self.reason}" if self.device else f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    already_linked: int
+    dropped: list[Dropped] = field(default_factory=list)
+
+
+def _present_devices(actor, device_pks: list[int]) -> tuple[dict[int, tuple[str, str]], list[tuple[int, str, str]]]:
+    """The devices still in the inventory and readable by ``actor`` (pk → name, device ID), and the others with why."""
+    rows: dict[int, tuple[str, str, object]] = {}
+    visible: set[int] = set()
+    for batch in _batches(device_pks):
+        rows.update((pk, (name, device_id, missing)) for pk, name, device_id, missing
+                    in Device.objects.filter(pk__in=batch).values_list("pk", "name", "device_id", "missing_since"))
+        visible.update(devices_for(actor, "devices.read_collection", Device.objects.filter(pk__in=batch, missing_since__isnull=True))
+                       .values_list("pk", flat=True))
+    present = {pk: rows[pk][:2] for pk in device_pks if pk in visible}
+    gone = []
+    for pk in device_pks:
+        if pk in visible:
+            continue
+        name = f"{rows[pk][0]} ({rows[pk][1]})" if pk in rows else ""  # the row is gone: the file's line names it
+        if pk not in rows or rows[pk][2] is not None:
+            gone.append((pk, name, _("the device was deleted since the preview, or Exchange no longer has it")))
+        else:
+            gone.append((pk, name, _("the device is no longer in a collection you can see")))
+    return present, gone
+
+
+def affinity_import(*, rows: Iterable[Sequence[int]], actor, address: str | None = None, file_name: str = "") -> ImportResult:
+    """Link each (device pk, user pk[, line of the file]) of a confirmed preview, in one transaction.
+
+    Each device is checked again: a device deleted since the preview (or no longer in the person's
+    collections) is dropped, and the result names the rows dropped. Pairs already linked (by
+    discovery or someone else since the preview) are left as they are.
 
     Raises:
-        ImportRefused: a device is not modifiable by ``actor``, or a device or an account no longer
-            exists: nothing is written, the refusal is audited and its message names them.
+        ImportRefused: a device still there is no longer modifiable by ``actor``, or an account no
+            longer exists: nothing is written, the refusal is audited and its message names them.
     """
-    pairs = list(dict.fromkeys((int(device), int(user)) for device, user in rows))
-    device_pks = sorted({device for device, _user in pairs})
+    lines: dict[tuple[int, int], int | None] = {}
+    for device, user, *line in rows:
+        lines.setdefault((int(device), int(user)), int(line[0]) if line else None)
+    device_pks = sorted({device for device, _user in lines})
+    devices, gone = _present_devices(actor, device_pks)
+    reasons = {pk: (name, reason) for pk, name, reason in gone}
+    dropped = sorted((Dropped(line, *reasons[device]) for (device, _user), line in lines.items() if device in reasons),
+                     key=lambda d: (d.line or 0, d.device))
+    pairs = [pair for pair in lines if pair[0] in devices]
     user_pks = sorted({user for _device, user in pairs})
-    devices: dict[int, tuple[str, str]] = {}
-    for batch in _batches(device_pks):
-        devices.update((pk, (name, device_id)) for pk, name, device_id in Device.objects.filter(pk__in=batch).values_list("pk", "name", "device_id"))
     users: dict[int, str] = {}
     for batch in _batches(user_pks):
         users.update(get_user_model().objects.filter(pk__in=batch, is_active=True).values_list("pk", "username"))
 
-    gone = [f"#{pk}" for pk in device_pks if pk not in devices]
     refused = sorted(f"{devices[pk][0]} ({devices[pk][1]})" for pk in not_modifiable(actor, devices))
     disabled = [f"#{pk}" for pk in user_pks if pk not in users]
     problem = ""
     if refused:
         problem = _("You do not have Modify resource on a collection holding these devices, so nothing was imported: %(names)s.") % {
             "names": _named(refused)}
-    elif gone:
-        problem = _("Devices of the preview are no longer in the inventory (%(names)s): nothing was imported. Upload the file again.") % {
-            "names": _named(gone)}
     elif disabled:
         problem = _("Accounts of the preview no longer exist or are disabled (%(names)s): nothing was imported. Upload the file again.") % {
             "names": _named(disabled)}
     if problem:
         audit.record(user=actor, action="import user device affinity", address=address, outcome=AuditEvent.Outcome.DENIED,
                      message=problem, object_type="user device affinity", object_repr=file_name,
-                     changes={"rows": len(pairs)})
+                     changes={"rows": len(lines)})
         raise ImportRefused(problem)
 
     roles, username = audit.roles_of(actor), actor.get_username()
     with transaction.atomic():
         existing: set[tuple[int, int]] = set()
-        for batch in _batches(device_pks):
+        for batch in _batches(sorted(devices)):
             existing.update(UserDeviceAffinity.objects.filter(device_id__in=batch).values_list("device_id", "user_id"))
         new = [(device, user) for device, user in pairs if (device, user) not in existing]
         UserDeviceAffinity.objects.bulk_create(
@@ -135,10 +181,14 @@ def affinity_import(*, rows: Iterable[tuple[int, int]], actor, address: str | No
                        object_id=str(device), object_repr=devices[device][0][:300], address=address,
                        changes={"user": users[user], "source": Source.IMPORTED, "file": file_name})
             for device, user in new], batch_size=1000)
+        message = f"{len(new)} link(s) added, {len(pairs) - len(new)} already present."
+        if dropped:
+            message += f" {len(dropped)} row(s) dropped: " + "; ".join(str(d) for d in dropped[:NAMED_AT_MOST])
         audit.record(user=actor, action="import user device affinity", address=address, object_type="user device affinity",
-                     object_repr=file_name, message=f"{len(new)} link(s) added, {len(pairs) - len(new)} already present.",
-                     changes={"added": len(new), "already_linked": len(pairs) - len(new)})
-    return len(new)
+                     object_repr=file_name, message=message[:2000],
+                     changes={"added": len(new), "already_linked": len(pairs) - len(new), "dropped": len(dropped),
+                              "dropped_lines": [d.line for d in dropped if d.line]})
+    return ImportResult(added=len(new), already_linked=len(pairs) - len(new), dropped=dropped)
 
 
 def _batches(values: list, size: int = BATCH):

@@ -157,12 +157,17 @@ class AffinityImportView(ConsoleView):
             messages.info(request, _("Nothing was imported."))
             return HttpResponseRedirect(reverse("devices:affinity_import"))
         try:
-            added = services.affinity_import(rows=data["links"], actor=request.user, address=self.address, file_name=data["file"])
+            result = services.affinity_import(rows=data["links"], actor=request.user, address=self.address, file_name=data["file"])
         except services.ImportRefused as refused:
             messages.error(request, str(refused))
             return HttpResponseRedirect(f"{reverse('devices:affinity_import')}?{urlencode({'preview': data['token']})}")
         request.session.pop(SESSION_KEY, None)
-        messages.success(request, _("Imported %(added)d user device affinities from %(file)s.") % {"added": added, "file": data["file"]})
+        messages.success(request, _("Imported %(added)d user device affinities from %(file)s.") % {"added": result.added, "file": data["file"]})
+        if result.dropped:
+            shown = "; ".join(str(row) for row in result.dropped[:services.NAMED_AT_MOST])
+            more = len(result.dropped) - services.NAMED_AT_MOST
+            messages.warning(request, _("%(n)d row(s) of the preview were not imported: %(rows)s%(more)s.") % {
+                "n": len(result.dropped), "rows": shown, "more": _(" and %(n)d more") % {"n": more} if more > 0 else ""})
         return HttpResponseRedirect(reverse("devices:affinity_import"))
 
 
@@ -176,7 +181,7 @@ def session_preview(preview: csv_import.Preview, token: str) -> dict:
         "lines": preview.lines,
         "header": preview.header,
         "header_detected": preview.header_detected,
-        "links": [[link.device_pk, link.user_id] for link in preview.new],
+        "links": [[link.device_pk, link.user_id, link.line] for link in preview.new],
         "new": [[link.line, link.username, link.device_name, link.device_id, link.device_pk] for link in preview.new[:MAX_LISTED]],
         "new_count": len(preview.new),
         "existing": [[link.line, link.username, link.device_name, link.device_id, str(sources.get(link.source, link.source))]

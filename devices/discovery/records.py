@@ -1,7 +1,8 @@
 """Pure functions: what Exchange returned (a device, its statistics, its mailbox) as Device field values.
 
 Nothing here touches the database. Staged rows keep these values as JSON (datetimes as ISO text);
-``to_model_values`` turns them back into what the Device model takes.
+``to_model_values`` turns them back into what the Device model takes. Text is made storable on the
+way (``easconsole.text.storable``), and EasDisc.log says which device had what.
 """
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from devices.models import Device
+from easconsole.exchange.parsing import DEVICE_PROPERTIES, STATISTICS_PROPERTIES, snake
 from easconsole.exchange.values import DeviceRecord, DeviceStatistics, RecipientInfo
+from easconsole.logs import easdisc
+from easconsole.text import storable, unstorable
 
 # Every Device field a discovery writes (the console's own bookkeeping is not among them).
 DATA_FIELDS = (
@@ -46,6 +50,17 @@ _FROM_STATISTICS = {
 }
 
 
+# The Exchange property each field comes from, to name it in EasDisc.log.
+_PROPERTY_OF = {
+    **{snake(name): name for name in (*STATISTICS_PROPERTIES, *DEVICE_PROPERTIES)},
+    "name": "Name (UserName_DeviceType)", "access_state": "DeviceAccessState",
+    "access_state_reason": "DeviceAccessStateReason", "access_control_rule": "DeviceAccessControlRule",
+    "policy_applied": "DevicePolicyApplied", "policy_application_status": "DevicePolicyApplicationStatus",
+    "friendly_name": "FriendlyName", "mailbox": "Identity (mailbox)", "user_principal_name": "UserPrincipalName",
+    "user_sam_account_name": "SamAccountName", "user_primary_smtp_address": "PrimarySmtpAddress",
+}
+
+
 # The statistics discovery asks Exchange for: those the device object lacks (the rest it has too).
 # About a third fewer properties than all statistics: received about 40% faster.
 STATISTICS_KEPT = (
@@ -73,13 +88,33 @@ class MailboxOwner:
                    recipient.user_principal_name or "", recipient.primary_smtp_address or "")
 
 
+def mailbox_fields(mailbox: RecipientInfo) -> dict[str, str]:
+    """What a staged mailbox keeps (its keys lower case), made storable; EasDisc.log names a mailbox that needed it."""
+    raw = {"Identity": mailbox.identity or "", "Alias": mailbox.alias or "", "DisplayName": mailbox.display_name or "",
+           "SamAccountName": mailbox.sam_account_name or "", "UserPrincipalName": mailbox.user_principal_name or "",
+           "PrimarySmtpAddress": mailbox.primary_smtp_address or ""}
+    fixed, changed = {}, []
+    for name, value in raw.items():
+        fixed[name], changes = storable(value)
+        if changes:
+            changed.append(f"{name}: {', '.join(changes)}")
+    if changed:
+        easdisc.warning("Mailbox %s has characters the inventory cannot store; stored with %s",
+                        fixed["Identity"] or "(no identity)", "; ".join(changed))
+    return {"identity_key": fixed["Identity"].strip().lower()[:1024], "alias_key": fixed["Alias"].strip().lower()[:256],
+            "display_name": fixed["DisplayName"][:256], "sam_account_name": fixed["SamAccountName"][:256],
+            "user_principal_name": fixed["UserPrincipalName"][:256],
+            "primary_smtp_address": fixed["PrimarySmtpAddress"][:320]}
+
+
 def mailbox_keys(device: DeviceRecord) -> tuple[str, str]:
     """How a device finds its mailbox: (the mailbox's Identity, its alias), lower case.
 
     Exchange's UserDisplayName on a device is its mailbox's Identity (the canonical name
     ``contoso.com/Users/Anna Smith``); the device's own Identity starts with the mailbox's alias.
     """
-    return (device.user_display_name or "").strip().lower(), device.mailbox.strip().lower()
+    return (storable(device.user_display_name or "")[0].strip().lower(),
+            storable(device.mailbox)[0].strip().lower())
 
 
 def device_name(user: str, device_type: str) -> str:
@@ -137,11 +172,12 @@ def device_values(device: DeviceRecord, stats: DeviceStatistics | None, owner: M
     }
     for name, attribute in _FROM_STATISTICS.items():
         values[name] = getattr(s, attribute) if s is not None else None
-    return clean(values)
+    return clean(values, device=device.identity)
 
 
-def clean(values: dict[str, Any]) -> dict[str, Any]:
-    """Fit values to the model: None becomes "" where the column is not nullable; long text is cut."""
+def clean(values: dict[str, Any], *, device: str = "") -> dict[str, Any]:
+    """Fit values to the model: None becomes "" where the column is not nullable; long text is cut;
+    text the database cannot take is made storable, and EasDisc.log says so, naming ``device``."""
     out = {}
     for name in DATA_FIELDS:
         value = values.get(name)
@@ -150,7 +186,21 @@ def clean(values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and name in _MAX_LENGTH:
             value = value[:_MAX_LENGTH[name]]
         out[name] = value
+    if unstorable("".join(v for v in out.values() if isinstance(v, str))):  # one look for the usual device
+        _make_storable(out, device)
     return out
+
+
+def _make_storable(values: dict[str, Any], device: str) -> None:
+    changed = []
+    for name, value in values.items():
+        if isinstance(value, str):
+            values[name], changes = storable(value)
+            if changes:
+                changed.append(f"{_PROPERTY_OF.get(name, name)}: {', '.join(changes)}")
+    if changed:
+        easdisc.warning("Device %s has characters the inventory cannot store; stored with %s",
+                        storable(device)[0] or "(no identity)", "; ".join(changed))
 
 
 def to_json(values: dict[str, Any]) -> dict[str, Any]:
@@ -167,4 +217,4 @@ def statistics_values(stats: DeviceStatistics) -> dict[str, Any]:
     values = {name: getattr(stats, attribute) for name, attribute in _FROM_STATISTICS.items()}
     values.update(access_state=stats.device_access_state, access_state_reason=stats.device_access_state_reason,
                   access_control_rule=stats.device_access_control_rule)
-    return {name: value for name, value in clean(values).items() if name in values}
+    return {name: value for name, value in clean(values, device=stats.identity).items() if name in values}

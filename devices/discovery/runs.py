@@ -14,6 +14,7 @@ from typing import Callable
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from devices.discovery import records, staging
@@ -25,6 +26,9 @@ from easconsole.models import ExchangeConnector
 from easconsole.services import connectors as connector_services
 
 log = logging.getLogger(__name__)
+# Sent by a full discovery after it read the inventory, with its open gateway (kwargs connector, exchange):
+# the policies app compares the connector's settings with Exchange's on the same session.
+full_read = Signal()
 
 Progress = Callable[[DiscoveryRun], None]
 ACTIVE = (DiscoveryRun.State.QUEUED, DiscoveryRun.State.RUNNING)
@@ -98,6 +102,7 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
         with gateway_factory(connector) as exchange:
             if run.kind == DiscoveryRun.Kind.FULL:
                 _read_full(run, connector, exchange, on_progress)
+                full_read.send(sender=DiscoveryRun, connector=connector, exchange=exchange)
             else:
                 _read_delta(run, connector, exchange, on_progress)
             ExchangeConnector.objects.filter(pk=connector.pk).update(

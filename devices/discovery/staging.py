@@ -43,12 +43,7 @@ def stage_mailboxes(run: DiscoveryRun, mailboxes: Iterable[RecipientInfo], *, on
     count = 0
     batch: list[DiscoveryStagedMailbox] = []
     for mailbox in mailboxes:
-        batch.append(DiscoveryStagedMailbox(
-            run=run, identity_key=(mailbox.identity or "").strip().lower()[:1024],
-            alias_key=(mailbox.alias or "").strip().lower()[:256], display_name=(mailbox.display_name or "")[:256],
-            sam_account_name=(mailbox.sam_account_name or "")[:256],
-            user_principal_name=(mailbox.user_principal_name or "")[:256],
-            primary_smtp_address=(mailbox.primary_smtp_address or "")[:320]))
+        batch.append(DiscoveryStagedMailbox(run=run, **records.mailbox_fields(mailbox)))
         if len(batch) >= BATCH_SIZE:
             count += _flush(DiscoveryStagedMailbox, batch, on_batch)
     return count + _flush(DiscoveryStagedMailbox, batch, on_batch)

@@ -11,7 +11,8 @@ from devices.models import Collection, CollectionMember, Device
 from devices.selectors import collections_for
 from devices.tables import ACCESS_STYLES, export_value
 from easconsole.models import ExchangeConnector
-from easconsole.tables import ConsoleTable
+from easconsole.tables import ConsoleTable, TextColumn
+from easconsole.text import visible
 
 
 class ReportFilterSet(django_filters.FilterSet):
@@ -38,7 +39,7 @@ class ReportFilterSet(django_filters.FilterSet):
 class InactiveFilterSet(ReportFilterSet):
     days = django_filters.NumberFilter(
         label=_("Not synced for more than (days)"), method="filter_days", min_value=0, max_value=36_500,
-        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "style": "width: 6rem"}),
+        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "class": "input-days"}),
     )
 
     class Meta(ReportFilterSet.Meta):
@@ -51,13 +52,13 @@ class InactiveFilterSet(ReportFilterSet):
 class ReportDeviceTable(ConsoleTable):
     """Devices of a report: fixed columns, a lean template, and an export of plain values."""
 
-    name = tables.Column(_("Name"), linkify=True, order_by=("name", "device_id"))
-    device_id = tables.Column(_("Device ID"))
-    user_display_name = tables.Column(_("User"))
-    user_principal_name = tables.Column(_("User principal name"))
-    device_type = tables.Column(_("Device type"))
-    device_os = tables.Column(_("Operating system"))
-    connector = tables.Column(_("Exchange Server connector"), accessor="connector__name", order_by=("connector__name",))
+    name = TextColumn(_("Name"), linkify=True, order_by=("name", "device_id"))
+    device_id = TextColumn(_("Device ID"))
+    user_display_name = TextColumn(_("User"))
+    user_principal_name = TextColumn(_("User principal name"))
+    device_type = TextColumn(_("Device type"))
+    device_os = TextColumn(_("Operating system"))
+    connector = TextColumn(_("Exchange Server connector"), accessor="connector__name", order_by=("connector__name",))
 
     class Meta(ConsoleTable.Meta):
         model = Device
@@ -71,7 +72,7 @@ class ReportDeviceTable(ConsoleTable):
     def render_access_state(self, value):
         from django.utils.html import format_html
 
-        return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), value)
+        return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value))
 
     def export_rows(self, records):
         names = [column.name for column in self.columns.iterall()]

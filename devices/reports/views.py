@@ -5,10 +5,7 @@ CSV; device lists stream their CSV as the device list does.
 """
 from __future__ import annotations
 
-import csv
-
 from django.db.models import Prefetch
-from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_tables2 import RequestConfig
@@ -17,7 +14,7 @@ from devices.models import Device
 from devices.reports import queries
 from devices.reports.tables import InactiveDeviceTable, InactiveFilterSet, NonCompliantDeviceTable, ReportFilterSet
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive
-from devices.views.devices import _Echo, csv_safe
+from easconsole.csv_export import csv_response, streamed_csv
 from easconsole.generic import ConsoleView
 from easconsole.models import ExchangeConnector, Site
 from easconsole.permissions import objects_for
@@ -25,24 +22,6 @@ from policies import catalog
 from policies.models import AccessRule
 from policies.services import connector_policy, managed_groups
 
-
-
-def csv_response(rows, filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    for row in rows:
-        writer.writerow([csv_safe(str(value)) for value in row])
-    return response
-
-
-def streamed_csv(table, records, filename: str) -> StreamingHttpResponse:
-    """The table's rows for ``records``, streamed: 100,000 devices never sit in memory at once."""
-    rows = ([csv_safe(value) for value in row] for row in table.export_rows(records.iterator(chunk_size=2000)))
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 class DeviceReportView(ConsoleView):
@@ -104,7 +83,7 @@ class InactiveReportView(DeviceReportView):
         table = InactiveDeviceTable(rows, request=request)
         if request.GET.get("export") == "csv":
             table.order_by = request.GET.get("sort") or "last_success_sync"
-            return streamed_csv(table, table.data.data, "inactive-mobile-devices.csv")
+            return streamed_csv(table.export_rows(table.data.data.iterator(chunk_size=2000)), "inactive-mobile-devices.csv")
         RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
         by_age = queries.bars(queries.by_age(inactive(devices, self.days), self.days))
         return self.render_to_response(self.get_context_data(table=table, by_age=by_age, days=self.days))
@@ -127,7 +106,7 @@ class ComplianceReportView(DeviceReportView):
         table = NonCompliantDeviceTable(noncompliant, request=request)
         if request.GET.get("export") == "csv":
             table.order_by = request.GET.get("sort")
-            return streamed_csv(table, table.data.data, "noncompliant-mobile-devices.csv")
+            return streamed_csv(table.export_rows(table.data.data.iterator(chunk_size=2000)), "noncompliant-mobile-devices.csv")
         RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
         counts = queries.compliance_by_connector(devices)
         connectors = ExchangeConnector.objects.filter(pk__in=[pk for pk in counts if pk is not None]).select_related("policy")

@@ -1,9 +1,6 @@
 """Assets and Compliance ▸ Devices: the list (with a column chooser and a streamed CSV export) and details."""
 from __future__ import annotations
 
-import csv
-import re
-
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -19,27 +16,12 @@ from devices.paginators import DeferredJoinPaginator
 from devices.selectors import collections_for, devices_for
 from devices.tables import DeviceTable
 from devices.views.sections import device_sections
+from easconsole.csv_export import streamed_csv
 from easconsole.generic import ConsoleView, ObjectDetailView, ObjectListView
 from easconsole.models import AuditEvent
 from easconsole.permissions import has_perm, holds_anywhere
 
 COLUMNS_SESSION_KEY = "columns:devices.device"
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PLAIN_NUMBER = re.compile(r"[+-][\d\s().-]*")  # a telephone number or a negative number, not a formula
-
-
-class _Echo:
-    """A file-like object whose write returns what it was given, for streaming csv.writer rows."""
-
-    def write(self, value):
-        return value
-
-
-def csv_safe(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (device names and notes come from the devices)."""
-    if value.startswith(CSV_FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
-        return f"'{value}"
-    return value
 
 
 class DeviceListView(ObjectListView):
@@ -85,11 +67,7 @@ class DeviceListView(ObjectListView):
         """The filtered, sorted list with the chosen columns, streamed: 100,000 devices never sit in memory at once."""
         table.order_by = self.request.GET.get("sort")
         records = table.data.data.iterator(chunk_size=2000)
-        rows = ([csv_safe(value) for value in row] for row in table.export_rows(records))
-        writer = csv.writer(_Echo())
-        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="devices.csv"'
-        return response
+        return streamed_csv(table.export_rows(records), "devices.csv")
 
 
 class DeviceColumnsView(ConsoleView):

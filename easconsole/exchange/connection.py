@@ -66,18 +66,19 @@ class Connection:
     # ---- session -----------------------------------------------------------------------------------
     def ensure(self) -> Session:
         if self.session is not None and self.session.is_open and self.session.idle_for() > IDLE_REBUILD_SECONDS:
-            self.drop(remote=True)
+            self.drop()
         if self.session is None or not self.session.is_open:
             self.session = self.failover.connect()
         return self.session
 
-    def drop(self, *, remote: bool = False) -> None:
+    def drop(self) -> None:
+        """Forget the session, closing its pool on the server (through a new connection if it broke)."""
         session, self.session = self.session, None
         if session is not None:
-            session.close(remote=remote)
+            session.close()
 
     def close(self) -> None:
-        self.drop(remote=True)
+        self.drop()
 
     # ---- the concurrency cap -----------------------------------------------------------------------------
     @contextlib.contextmanager

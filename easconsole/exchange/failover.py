@@ -125,12 +125,12 @@ class Failover:
                 self.prepare(session)
             return session
         except ExchangeConnectionError as exc:
-            session.close(remote=False)
+            session.close()  # a session that failed while being prepared still has its pool on the server
             if exc.kind in ("authentication", "configuration"):
                 raise  # another server will not accept a wrong password either
             self._failed(candidate, exc, log_failure)
         except ExchangeThrottledError:
-            session.close(remote=False)
+            session.close()
             raise  # the session limit is per account, across servers
         except ExchangeError as exc:
             session.close()

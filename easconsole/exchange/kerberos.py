@@ -215,8 +215,8 @@ def prepare(settings: ConnectionSettings, server: str, name: str | None = None) 
 def ensure_ticket(settings: ConnectionSettings, server: str, name: str | None = None) -> None:
     """Make sure the connector's ccache holds a valid ticket for its account and for HTTP/<server>.
 
-    Raises ExchangeConnectionError (kind "configuration" or "authentication") whose reason says what
-    went wrong and what to do.
+    Raises ExchangeConnectionError whose reason says what went wrong and what to do; its kind is
+    "authentication" only when the account or its password was refused (see `error_kind`).
     """
     name = name or server
     missing = unavailable_reason()
@@ -243,8 +243,8 @@ def ensure_ticket(settings: ConnectionSettings, server: str, name: str | None = 
             stage = "service"
             _service_ticket(principal, ccache, f"HTTP/{server}@{realm}")
         except Exception as error:  # gssapi's GSSError family: explained in words
-            raise ExchangeConnectionError("", name, explain(error, principal=principal, realm=realm, kdcs=kdcs,
-                                                            server=server, stage=stage), kind="authentication") from None
+            reason = explain(error, principal=principal, realm=realm, kdcs=kdcs, server=server, stage=stage)
+            raise ExchangeConnectionError("", name, reason, kind=error_kind(error)) from None
 
 
 def _lock_for(ccache: str) -> threading.Lock:
@@ -338,6 +338,13 @@ def classify(error: BaseException) -> str | None:
         elif any(w in text for w in words):
             return kind
     return None
+
+
+def error_kind(error: BaseException) -> str:
+    """"authentication" when the domain refused the account itself (the console then stops its hourly
+    retries, which would lock the account out); "configuration" for the domain's side (SPN, KDC, clock):
+    another Exchange server would fail the same way, so failover stops, but retries go on."""
+    return "authentication" if classify(error) in ("password", "client", "revoked", "expired") else "configuration"
 
 
 def explain(error: BaseException, *, principal: str, realm: str, kdcs: list[str], server: str,

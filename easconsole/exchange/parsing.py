@@ -2,6 +2,10 @@
 
 Nothing here does I/O. `properties(obj)` flattens a pypsrp object into a dict once; every other function
 works on that dict, so they can be unit-tested with plain dicts.
+
+Text is kept as Exchange sent it, which may include a NUL or a lone UTF-16 surrogate from a phone's
+own FriendlyName or user agent (decoded leniently, see pypsrp_tuning.py): whoever stores a value makes
+it storable (`easconsole.text.storable`), whoever shows a name shows it with `easconsole.text.visible`.
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from pypsrp.exceptions import (AuthenticationError, InvalidPSRPOperation, WinRME
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
 
-from . import certificates, kerberos, pypsrp_tuning
+from . import certificates, kerberos, pypsrp_tuning, shells
 from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
                      ExchangePermissionError, ExchangeThrottledError)
 from .parsing import properties
@@ -35,6 +35,9 @@ CONFIGURATION_NAME = "Microsoft.Exchange"
 # its defaults): the gateway retries whole operations itself, through failover, so pypsrp must not.
 RECEIVE_RETRIES_ON_READ_TIMEOUT = 0
 RECONNECTION_BACKOFF = 0.5
+# Closing a pool (WSMan Delete) waits at most this long per try, so a failed operation is not held up
+# by a server that no longer answers: what is left is logged and reclaimed later (pools.py).
+CLOSE_TIMEOUT_SECONDS = 5
 
 Command = tuple[str, Sequence[tuple[str, Any]]]  # cmdlet name, (parameter name, value) pairs
 
@@ -241,6 +244,7 @@ class Session:
         self.pool: RunspacePool | None = None
         self.wsman: WSMan | None = None
         self.last_used = 0.0
+        self.broken = False  # a request failed: the connection may not be usable to close the pool
 
     def open(self) -> "Session":
         """Open the runspace pool. Raises ExchangeConnectionError (or ExchangeThrottledError)."""
@@ -248,9 +252,12 @@ class Session:
             kerberos.prepare(self.settings, self.server, self.name)
             self.wsman = _WSMan(**wsman_options(self.settings, self.server))
             self.pool = RunspacePool(self.wsman, configuration_name=CONFIGURATION_NAME, max_runspaces=2)
+            self.pool.shell.name = shells.shell_name()  # so the reclaim task knows whose shell it is
+            shells.in_use(self.pool.id)
             self.pool.open()
         except Exception as exc:  # every library failure becomes ours, at the edge
-            self.close(remote=False)
+            self.broken = True  # e.g. Created, then the opening Receive timed out: the shell exists
+            self.close()
             error = error_from_exception(exc, "", self.name)
             if getattr(error, "kind", "") == "tls" and self.settings.verify_tls:  # name the certificate refused
                 shown = certificates.presented(self.server, self.settings.port, self.settings.ca_bundle)
@@ -308,7 +315,8 @@ class Session:
                 error = error_from_exception(exc, cmdlet, self.name)
                 if isinstance(error, ExchangeConnectionError):
                     error.sent_nothing = not started and refused_before_running(exc)
-                self.close(remote=False)  # the connection is gone or unusable: rebuild it next time
+                self.broken = True  # the connection is gone or unusable: rebuild it next time
+                self.close()
                 raise error from None
             failed = ps.state == PSInvocationState.FAILED or ps.had_errors
             self._collect(ps, outcome, cmdlet, seen_errors, terminating=failed)
@@ -341,17 +349,57 @@ class Session:
         except Exception as exc:  # the pipeline is over either way; a broken pool is rebuilt next time
             log.debug("closing a pipeline on %s failed: %s", self.name, type(exc).__name__)
 
-    def close(self, *, remote: bool = True) -> None:
-        """Close the pool on the server (remote=True) and drop the local objects."""
-        pool, wsman = self.pool, self.wsman
+    def close(self) -> None:
+        """Close the pool on the server and drop the local objects; never raises.
+
+        A healthy session deletes its shell through its own connection; a broken one (or when that
+        fails) through a fresh connection, since pypsrp 0.9.1 cannot reuse an encrypted connection the
+        server dropped. Each try waits at most CLOSE_TIMEOUT_SECONDS. A close that fails is logged in
+        EasDisc.log with the server and shell id; the reclaim task (pools.py) deletes the shell later.
+        """
+        pool, wsman, broken = self.pool, self.wsman, self.broken
         self.pool = self.wsman = None
-        if pool is not None and remote:
-            try:
-                pool.close()
-            except Exception as exc:
-                log.debug("closing the runspace pool on %s failed: %s", self.name, type(exc).__name__)
+        self.broken = False
+        try:
+            if pool is not None and pool.shell.opened:  # only a Create that was answered made a shell
+                self._delete(pool.id, None if broken else wsman)
+        finally:
+            if pool is not None:
+                shells.released(pool.id)
+            if wsman is not None:
+                _close_quietly(wsman)
+
+    def _delete(self, shell_id: str, wsman: WSMan | None) -> None:
+        reason = ""
         if wsman is not None:
             try:
-                wsman.close()
-            except Exception:
-                pass
+                shells.delete_shell(wsman, shell_id, timeout=CLOSE_TIMEOUT_SECONDS - 2)
+                return
+            except Exception as exc:
+                reason = _short(exc)
+        fresh = None
+        try:
+            fresh = _WSMan(**close_options(self.settings, self.server))
+            shells.delete_shell(fresh, shell_id, timeout=CLOSE_TIMEOUT_SECONDS - 2)
+            log.info("closed runspace pool %s on %s through a new connection%s", shell_id, self.name,
+                     f" ({reason})" if reason else "")
+        except Exception as exc:
+            reason = error_from_exception(exc, "", self.name).reason
+            easdisc.warning("Could not close runspace pool %s on %s: %s", shell_id, self.name, reason,
+                            extra={"server": self.name, "address": self.server, "shell_id": shell_id, "reason": reason})
+        finally:
+            if fresh is not None:
+                _close_quietly(fresh)
+
+
+def close_options(settings: ConnectionSettings, server: str) -> dict[str, Any]:
+    """WSMan options for a short request (closing or listing pools): bounded by CLOSE_TIMEOUT_SECONDS."""
+    return {**wsman_options(settings, server), "connection_timeout": min(settings.connect_timeout, CLOSE_TIMEOUT_SECONDS),
+            "read_timeout": CLOSE_TIMEOUT_SECONDS, "operation_timeout": CLOSE_TIMEOUT_SECONDS - 2}
+
+
+def _close_quietly(wsman: WSMan) -> None:
+    try:
+        wsman.close()
+    except Exception:  # only the local HTTP session: nothing to report
+        pass

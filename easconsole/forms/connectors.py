@@ -202,7 +202,14 @@ class DiscoveryForm(ConsoleModelForm):
 
 
 class SummaryForm(forms.Form):
-    """The Summary page: nothing to enter, the values are shown for a last look."""
+    """The Summary page: the values for a last look, and the deliberate choice to save a connector
+    whose connection test failed (its installation then stops at the first refused password)."""
+
+    save_unverified = forms.BooleanField(
+        label=_("Save without a successful connection test"), required=False,
+        help_text=_("The installation tries once; if Exchange refuses the password it stops until you change it, "
+                    "so the service account is not locked out. Other failures are retried every 60 minutes."),
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -32,6 +32,8 @@ class ExchangeConnector(models.Model):
         INSTALLING = "installing", _("Installing")
         INSTALLED = "installed", _("Installed")
         FAILED = "failed", _("Installation failed; retrying")
+        # Exchange refused the password (HTTP 401): retrying would lock the service account out.
+        AUTH_FAILED = "auth_failed", _("Password refused; waiting for a new password")
 
     class AccessLevel(models.TextChoices):
         ALLOW = "Allow", _("Allow")
@@ -85,6 +87,12 @@ class ExchangeConnector(models.Model):
     installed_at = models.DateTimeField(_("installed"), null=True, blank=True, editable=False)
     next_retry_at = models.DateTimeField(_("next installation attempt"), null=True, blank=True, editable=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    # The last "Check connection now": the preflight with the stored password
+    checked_at = models.DateTimeField(_("connection checked"), null=True, blank=True, editable=False)
+    check_ok = models.BooleanField(_("connection check succeeded"), null=True, blank=True, editable=False)
+    check_message = models.TextField(_("connection check result"), blank=True, editable=False)
+    check_missing = models.JSONField(_("cmdlets the account lacks"), default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -3,7 +3,9 @@
 Installation follows ConfigMgr: adding a connector flags SMS_EXCHANGE_CONNECTOR for installation;
 the install task connects, identifies the organization, runs the preflight, and on success writes
 status message 1015. On failure it records why, and the task retries every 60 minutes until it
-succeeds or the connector is removed.
+succeeds or the connector is removed, except when Exchange refused the password (HTTP 401): signing
+in with it every hour would lock the service account out of Active Directory, so the attempts stop
+until the password is changed.
 """
 from __future__ import annotations
 
@@ -17,12 +19,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from easconsole import audit, extensions
+from easconsole.credentials import CredentialError
 from easconsole.exchange import certificates
 from easconsole.exchange import errors as exchange_errors
 from easconsole.exchange import gateway as exchange
+from easconsole.exchange import pools as exchange_pools
 from easconsole.exchange.values import ServerInfo
 from easconsole.logs import easdisc, sitecomp
-from easconsole.models import ConnectorServer, ExchangeConnector, StatusMessage
+from easconsole.models import AuditEvent, ConnectorServer, ExchangeConnector, StatusMessage
 from easconsole.services import diff, snapshot
 
 COMPONENT = "SMS_EXCHANGE_CONNECTOR"
@@ -77,6 +81,14 @@ def connection_settings(connector: ExchangeConnector, servers: list[tuple[str, s
     )
 
 
+def sends_password_in_clear(connector: ExchangeConnector, servers: list[tuple[str, str]] | None = None) -> bool:
+    """Basic over plain HTTP (the gateway's rule): the password crosses the network readable by anyone on the path."""
+    try:
+        return connection_settings(connector, servers, password="").sends_password_in_clear
+    except ValueError:  # not a complete connection yet: nothing crosses the network
+        return False
+
+
 def known_servers(connector: ExchangeConnector) -> list[ServerInfo]:
     """The servers Exchange reported at the last installation, for failover."""
     return [ServerInfo(s["name"], s["fqdn"], tuple(s["roles"]), s["site"], s.get("version", "")) for s in connector.known_servers]
@@ -85,6 +97,14 @@ def known_servers(connector: ExchangeConnector) -> list[ServerInfo]:
 def connector_gateway(connector: ExchangeConnector) -> exchange.PsrpGateway:
     """A gateway to the connector's organization (not yet open): use it as a context manager."""
     return exchange.PsrpGateway(connection_settings(connector), known_servers=known_servers(connector))
+
+
+def connector_reclaim_pools(connector: ExchangeConnector) -> exchange_pools.ReclaimReport:
+    """Close the runspace pools the console left open on the connector's servers (exchange/pools.py):
+    the configured ones and every server Exchange reported."""
+    settings = connection_settings(connector)
+    servers = [*settings.sites.values(), *(s.fqdn for s in known_servers(connector))]
+    return exchange_pools.reclaim(settings, servers)
 
 
 def _flag_for_installation(connector: ExchangeConnector) -> None:
@@ -103,8 +123,8 @@ def queue_installation(connector_id: int) -> None:
 
 
 def connector_save(*, connector: ExchangeConnector, servers: list[tuple[str, str]], user, password: str | None = None,
-                   address: str | None = None) -> ExchangeConnector:
-    """Add or change a connector. ``password`` None keeps the stored one.
+                   address: str | None = None, note: str = "") -> ExchangeConnector:
+    """Add or change a connector. ``password`` None keeps the stored one; ``note`` goes to the audit trail.
 
     Adding, or changing how to connect, flags the component for (re)installation.
     """
@@ -131,7 +151,8 @@ def connector_save(*, connector: ExchangeConnector, servers: list[tuple[str, str
         if "servers" in changes or creating:
             connector.servers.all().delete()
             ConnectorServer.objects.bulk_create(ConnectorServer(connector=connector, ad_site=s, server=h) for s, h in servers)
-        audit.record(user=user, action="create" if creating else "modify", obj=connector, address=address, changes=changes)
+        audit.record(user=user, action="create" if creating else "modify", obj=connector, address=address, changes=changes,
+                     message=note)
         extensions.connector_saved.send(sender=ExchangeConnector, connector=connector, changes=changes, created=creating)
     return connector
 
@@ -159,6 +180,17 @@ class TestResult:
     ad_site: str = ""
     missing: dict[str, str] = field(default_factory=dict)  # cmdlet -> role group that grants it
     duplicate_of: str = ""
+    error_kind: str = ""  # ExchangeConnectionError.kind when Exchange could not be reached or refused us
+
+    @property
+    def password_refused(self) -> bool:
+        """Exchange refused the account or its password (HTTP 401)."""
+        return self.error_kind == "authentication"
+
+    def as_dict(self) -> dict:
+        """What a session or a page may keep (JSON-able; no secret in it)."""
+        return {"ok": self.ok, "message": self.message, "organization": self.organization, "server": self.server,
+                "ad_site": self.ad_site, "missing": self.missing, "duplicate_of": self.duplicate_of, "error_kind": self.error_kind}
 
 
 def connection_test(settings: exchange.ConnectionSettings, *, exclude_connector: int | None = None,
@@ -185,7 +217,7 @@ def connection_test(settings: exchange.ConnectionSettings, *, exclude_connector:
                 result.ok = False
                 result.message = f"The notification account {notification_account} has no mailbox in {organization.name}."
     except exchange_errors.ExchangeError as error:
-        return TestResult(ok=False, message=str(error))
+        return TestResult(ok=False, message=str(error), error_kind=getattr(error, "kind", ""))
     other = ExchangeConnector.objects.filter(organization_guid=organization.guid).exclude(pk=exclude_connector).first()
     if organization.guid and other:
         result.ok = False
@@ -207,12 +239,18 @@ def _is_mailbox(gateway, address: str) -> bool:
 
 
 def connector_add(*, connector: ExchangeConnector, servers: list[tuple[str, str]], password: str, user,
-                  steps: dict[str, dict] | None = None, address: str | None = None) -> ExchangeConnector:
+                  steps: dict[str, dict] | None = None, address: str | None = None,
+                  unverified: bool = False) -> ExchangeConnector:
     """The Add Exchange Server wizard's Finish: the connector, and what the apps' wizard pages hold
-    (``steps``: step name -> the keyword arguments of that step's save), in one transaction."""
+    (``steps``: step name -> the keyword arguments of that step's save), in one transaction.
+
+    The wizard calls it after a successful connection test, or with ``unverified`` when the
+    administrator chose to save a connector whose test failed (said in the audit trail).
+    """
     steps = steps or {}
+    note = "Saved without a successful connection test, as the administrator chose." if unverified else ""
     with transaction.atomic():
-        connector_save(connector=connector, servers=servers, user=user, password=password, address=address)
+        connector_save(connector=connector, servers=servers, user=user, password=password, address=address, note=note)
         for step in extensions.wizard_steps:
             if step.name in steps:
                 step.save(connector=connector, user=user, address=address, **steps[step.name])
@@ -233,6 +271,8 @@ def connector_install(connector: ExchangeConnector) -> bool:
         return _install_failed(connector, str(error))
     result = connection_test(settings, exclude_connector=connector.pk, notification_account=connector.notification_account,
                              servers_known=known_servers(connector))
+    if result.password_refused:
+        return _install_stopped(connector, result.message)
     if not result.ok:
         return _install_failed(connector, result.message)
     now = timezone.now()
@@ -269,6 +309,46 @@ def _install_failed(connector: ExchangeConnector, reason: str) -> bool:
     sitecomp.error(f"STATMSG: ID={INSTALL_FAILED} SEV=E - Failed to install {COMPONENT} for connector {connector.name}: {reason} "
                    f"Retrying in 60 minutes.", extra={"component": "SMS_SITE_COMPONENT_MANAGER"})
     return False
+
+
+def _install_stopped(connector: ExchangeConnector, reason: str) -> bool:
+    """Exchange refused the password: no hourly retry, which would lock the service account out."""
+    ExchangeConnector.objects.filter(pk=connector.pk).update(
+        state=ExchangeConnector.State.AUTH_FAILED, state_message=reason, next_retry_at=None
+    )
+    StatusMessage.objects.create(site=connector.site, connector=connector, message_id=INSTALL_FAILED,
+                                 severity=StatusMessage.Severity.ERROR,
+                                 description=f"Site Component Manager failed to install {COMPONENT} for {connector.name}: {reason} "
+                                             f"Exchange refused the connection account's password, so it does not try again "
+                                             f"until the password is changed in the connector's Properties (retrying would lock "
+                                             f"the account out).")
+    sitecomp.error(f"STATMSG: ID={INSTALL_FAILED} SEV=E - Failed to install {COMPONENT} for connector {connector.name}: {reason} "
+                   f"Exchange refused the password: not retrying until the password is changed.",
+                   extra={"component": "SMS_SITE_COMPONENT_MANAGER"})
+    return False
+
+
+def connector_check(*, connector: ExchangeConnector, user, address: str | None = None) -> TestResult:
+    """Check connection now: connect with the stored password and run the preflight; keep and audit the outcome.
+
+    It changes neither the installation nor its retries: it tells the administrator whether the
+    connector can reach Exchange and run its cmdlets today.
+    """
+    try:
+        settings = connection_settings(connector)
+    except (ValueError, CredentialError) as error:
+        result = TestResult(ok=False, message=str(error), error_kind="configuration")
+    else:
+        result = connection_test(settings, exclude_connector=connector.pk, notification_account=connector.notification_account,
+                                 servers_known=known_servers(connector))
+    connector.checked_at, connector.check_ok = timezone.now(), result.ok
+    connector.check_message, connector.check_missing = result.message, result.missing
+    with transaction.atomic():
+        connector.save(update_fields=["checked_at", "check_ok", "check_message", "check_missing"])
+        audit.record(user=user, action="check connection", obj=connector, address=address, message=result.message,
+                     outcome=AuditEvent.Outcome.SUCCESS if result.ok else AuditEvent.Outcome.FAILURE)
+    (easdisc.info if result.ok else easdisc.warning)(f"Connection check of {connector.name}: {result.message}")
+    return result
 
 
 def connector_reinstall(*, connector: ExchangeConnector, user, address: str | None = None) -> None:

@@ -1,11 +1,15 @@
 """Administration ▸ Hierarchy Configuration ▸ Exchange Server Connectors: list, wizard, properties, progress."""
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from formtools.wizard.views import SessionWizardView
 
@@ -54,6 +58,14 @@ class ExchangeConnectorListView(ObjectListView):
     permission_required = "easconsole.read_site"
     object_permission = False
     actions = CONNECTOR_ACTIONS
+    template_name = "easconsole/connector_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_check"] = has_perm(self.request.user, "easconsole.modify_site")
+        if not context["can_check"] and context.get("table") is not None:
+            context["table"].columns.hide("select")  # the ticks only serve Check connection now
+        return context
 
     def get_queryset(self):
         from easconsole.models import Site
@@ -74,7 +86,17 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
         # "Retry installation now" only where an installation failed.
         install = reverse("easconsole:exchangeconnector_install", args=[obj.pk]) if obj is not None else None
         buttons = super().permitted_actions(obj)
-        return buttons if obj is None or obj.state == ExchangeConnector.State.FAILED else [b for b in buttons if b["url"] != install]
+        if obj is None or obj.state in (ExchangeConnector.State.FAILED, ExchangeConnector.State.AUTH_FAILED):
+            return buttons
+        return [b for b in buttons if b["url"] != install]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        connector = kwargs.get("object")
+        if connector is not None:
+            context["can_check"] = has_perm(self.request.user, "easconsole.modify_site", connector.site)
+            context["password_in_clear"] = services.sends_password_in_clear(connector)
+        return context
 
     def get_sections(self, obj):
         return [
@@ -97,7 +119,7 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
                               (_("Search"), _("all recipients") if obj.all_recipients else obj.ad_containers),
                               (_("Ignore devices inactive for more than"), _("%(n)s days") % {"n": obj.ignore_inactive_days}),
                               (_("Concurrent Exchange sessions"), obj.max_concurrency)]),
-            *(section(obj) for section in extensions.connector_sections),
+            *extensions.sections_for(obj, self.request.user),
         ]
 
 
@@ -111,7 +133,7 @@ class ExchangeConnectorProgressView(ConnectorMixin, ObjectView):
         connector = self.get_object()
         if request.headers.get("HX-Request"):
             self.template_name = "easconsole/_connector_progress_steps.html"
-        done = connector.state in (ExchangeConnector.State.INSTALLED, ExchangeConnector.State.FAILED)
+        done = connector.state in (ExchangeConnector.State.INSTALLED, ExchangeConnector.State.FAILED, ExchangeConnector.State.AUTH_FAILED)
         return self.render_to_response(self.get_context_data(
             object=connector, title=_("Add Exchange Server"),
             done=done, status_messages=connector.status_messages.all()[:5],
@@ -133,6 +155,38 @@ class ExchangeConnectorInstallView(ConnectorMixin, ObjectView):
         connector = self.get_object()
         services.connector_reinstall(connector=connector, user=request.user, address=self.address)
         return HttpResponseRedirect(reverse("easconsole:exchangeconnector_progress", args=[connector.pk]))
+
+
+class ExchangeConnectorCheckView(ConsoleView):
+    """Check connection now (POST): the preflight with the stored password, for one connector or the ticked ones.
+
+    It runs in the request, as the wizard's Test connection does: the administrator waits for the
+    answer, which is one sign-in and one Get-Command against a healthy server (under a second), and
+    it must answer even when no worker runs, the very time one wants to check. The gateway's
+    timeouts bound a server that does not answer (5 s to connect, 25 s to read).
+    """
+
+    permission_required = "easconsole.modify_site"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        self.check_permission()
+        ids = [int(value) for value in request.POST.getlist("connector") if value.isdigit()]
+        chosen = list(ExchangeConnector.objects.select_related("site").filter(pk__in=ids))
+        if not chosen:
+            messages.error(request, _("Tick the connectors to check first."))
+            return HttpResponseRedirect(reverse("easconsole:exchangeconnector_list"))
+        for connector in chosen:
+            if not has_perm(request.user, self.permission_required, connector.site):
+                raise PermissionDenied if has_perm(request.user, "easconsole.read_site", connector.site) else Http404
+        for connector in chosen:
+            result = services.connector_check(connector=connector, user=request.user, address=self.address)
+            level = messages.success if result.ok else messages.error
+            level(request, _("%(name)s: %(message)s") % {"name": connector.name, "message": result.message})
+        back = request.POST.get("next", "")
+        if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            return HttpResponseRedirect(back)  # the list the ticks came from
+        return HttpResponseRedirect(chosen[0].get_absolute_url() if len(chosen) == 1 else reverse("easconsole:exchangeconnector_list"))
 
 
 class ExchangeConnectorDeleteView(ConnectorMixin, ObjectDeleteView):
@@ -199,23 +253,50 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
             password = data.get("password", password)
         return connector, servers, password
 
+    def fingerprint(self) -> str:
+        """Identifies exactly the settings a connection test was run with (the password only through an HMAC)."""
+        connector, servers, password = self.collected()
+        fields = [getattr(connector, name) for name in sorted(services.CONNECTION_FIELDS)]
+        payload = json.dumps([fields, servers, connector.notification_account, password or ""], default=str)
+        return salted_hmac("easconsole.wizard.connection-test", payload).hexdigest()
+
     def run_test(self):
+        """Test the connection now and remember the outcome for exactly these settings."""
         connector, servers, password = self.collected()
         if connector.is_online:
-            return services.TestResult(ok=False, message=str(_("Exchange Online cannot be connected yet: its transport is not built. The connector is saved and its installation retried every 60 minutes.")))
-        try:
-            settings = services.connection_settings(connector, servers, password or "")
-        except ValueError as error:
-            return services.TestResult(ok=False, message=str(error))
-        return services.connection_test(settings, notification_account=connector.notification_account)
+            result = services.TestResult(ok=False, message=str(_("Exchange Online cannot be connected yet: its transport is not built. To save the connector anyway, tick Save without a successful connection test; its installation is then retried every 60 minutes.")))
+        else:
+            try:
+                settings = services.connection_settings(connector, servers, password or "")
+            except ValueError as error:
+                result = services.TestResult(ok=False, message=str(error), error_kind="configuration")
+            else:
+                result = services.connection_test(settings, notification_account=connector.notification_account)
+        # Not under the name "test": formtools puts the storage's extra data into every page's context.
+        self.storage.extra_data = {**self.storage.extra_data, "last_test": {"fingerprint": self.fingerprint(), **result.as_dict()}}
+        return result
+
+    def last_test(self):
+        """The outcome of the last test, if it was run with exactly the settings the pages now hold.
+
+        The Summary page and Finish use it instead of signing in again: a wrong password is not
+        tried once more on every page view, which would bring an Active Directory lockout closer.
+        """
+        stored = self.storage.extra_data.get("last_test")
+        if not stored or stored.get("fingerprint") != self.fingerprint():
+            return None
+        return services.TestResult(**{k: v for k, v in stored.items() if k != "fingerprint"})
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
         context["title"] = _("Add Exchange Server")
         context["step_labels"] = [(name, label) for name, _form, label in wizard_steps()] + [("progress", _("Progress")), ("completion", _("Completion"))]
         if self.steps.current == "summary":
+            connector, servers, _password = self.collected()
             context["summary"] = self.summary()
-            context.setdefault("test", self.run_test())
+            context["password_in_clear"] = services.sends_password_in_clear(connector, servers)
+            if "test" not in context:
+                context["test"] = self.last_test() or self.run_test()
         return context
 
     def summary(self):
@@ -223,20 +304,33 @@ class ExchangeConnectorWizard(ConsoleView, SessionWizardView):
         rows = [(_("Name"), connector.name), (_("Environment"), connector.get_environment_display()), (_("Site"), connector.site if connector.site_id else ""),
                 (_("Client Access Servers"), ", ".join(f"{s}: {h}" for s, h in servers) or connector.online_tenant),
                 (_("Authentication"), connector.get_authentication_display()), (_("Connection account"), connector.username),
+                (_("HTTPS"), _("yes, port %(port)s") % {"port": connector.port} if connector.use_tls else _("no, port %(port)s") % {"port": connector.port}),
                 (_("Notification account"), connector.notification_account),
                 (_("Full discovery"), _("every %(d)s day(s) at %(t)s") % {"d": connector.full_discovery_days, "t": connector.full_discovery_time}),
                 (_("Delta discovery"), _("every %(m)s minutes") % {"m": connector.delta_interval_minutes})]
         return rows
 
-    def done(self, form_list, form_dict=None, **kwargs):
-        connector, servers, password = self.collected()
-        test = self.run_test()
+    def render_done(self, form, **kwargs):
+        """Finish saves the connector only after a successful connection test of exactly these settings,
+        or when the administrator ticked "Save without a successful connection test"."""
+        test = self.last_test() or self.run_test()
+        self.unverified = False
         if test.duplicate_of:
             messages.error(self.request, test.message)
+            self.storage.reset()
             return HttpResponseRedirect(reverse("easconsole:exchangeconnector_list"))
+        if not test.ok:
+            if not form.cleaned_data.get("save_unverified"):
+                return self.render(form, test=test, refused=True)
+            self.unverified = True
+        return super().render_done(form, **kwargs)
+
+    def done(self, form_list, form_dict=None, **kwargs):
+        connector, servers, password = self.collected()
         connector = services.connector_add(
             connector=connector, servers=servers, password=password or "", user=self.request.user, address=self.address,
             steps={step.name: form_dict[step.name].service_kwargs() for step in extensions.wizard_steps},
+            unverified=self.unverified,
         )
         return HttpResponseRedirect(reverse("easconsole:exchangeconnector_progress", args=[connector.pk]))
 

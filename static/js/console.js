@@ -1,6 +1,9 @@
+// The console's own behaviour. The Content-Security-Policy allows no inline script and no eval, so pages
+// declare what they need with data- attributes and this file, loaded on every page, does it.
+
 // Show a form part only while another field has a value: data-show-when="principal_type=user" or "all_sites=off".
-document.addEventListener("DOMContentLoaded", () => {
-  for (const part of document.querySelectorAll("[data-show-when]")) {
+function showWhen(root) {
+  for (const part of root.querySelectorAll("[data-show-when]")) {
     const [name, wanted] = part.dataset.showWhen.split("=");
     const inputs = [...document.querySelectorAll(`input[name="${name}"], input[name$="-${name}"]`)];
     const current = () => {
@@ -13,4 +16,42 @@ document.addEventListener("DOMContentLoaded", () => {
     inputs.forEach((input) => input.addEventListener("change", update));
     update();
   }
+}
+
+// A tick in a clickable row (data-stop-click) ticks the box without opening the row's details pane.
+function stopClicks(root) {
+  for (const element of root.querySelectorAll("[data-stop-click]")) {
+    element.addEventListener("click", (event) => event.stopPropagation());
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  showWhen(document);
+  stopClicks(document);
+});
+document.addEventListener("htmx:load", (event) => {
+  if (event.target !== document.body) stopClicks(event.target);
+});
+
+document.addEventListener("click", (event) => {
+  // The select-all tick of a list: data-select-all="<name of the row ticks>".
+  const all = event.target.closest("[data-select-all]");
+  if (all) {
+    document.querySelectorAll(`input[name="${all.dataset.selectAll}"]`).forEach((box) => { box.checked = all.checked; });
+  }
+  // Add a form to a formset: data-formset-add="<prefix>", data-template="<id of a <template>>", data-rows="<id>".
+  const add = event.target.closest("[data-formset-add]");
+  if (add) {
+    const total = document.getElementById(`id_${add.dataset.formsetAdd}-TOTAL_FORMS`);
+    const html = document.getElementById(add.dataset.template).innerHTML.replace(/__prefix__/g, total.value);
+    document.getElementById(add.dataset.rows).insertAdjacentHTML("beforeend", html);
+    total.value = parseInt(total.value, 10) + 1;
+  }
+  if (event.target.closest("[data-print]")) window.print();
+});
+
+// Polling only while a box is ticked (data-poll-while-checked): htmx's trigger filters need eval.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const element = event.detail.elt;
+  if (element.matches("[data-poll-while-checked]") && !element.checked) event.preventDefault();
 });

@@ -29,13 +29,30 @@ def browser():
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+def csp_watched(context):
+    """A new page of the context, and the Content-Security-Policy violations any page of the context reports.
+
+    Chromium reports each script, style or image the policy refused on the page's console
+    ("Refused to ... because it violates the following Content Security Policy directive").
+    """
+    violations = []
+    context.on("console", lambda message: violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+               if "Content Security Policy" in message.text else None)
+    return context.new_page(), violations
+
+
+def no_csp_violation(violations) -> None:
+    assert not violations, "The browser refused content under the Content-Security-Policy:\n" + "\n".join(violations)
+
+
 @pytest.fixture
 def page(browser, console_server):
     context = browser.new_context(base_url=console_server.url, viewport={"width": 1366, "height": 800})
     context.set_default_timeout(10_000)
-    page = context.new_page()
+    page, violations = csp_watched(context)
     yield page
     context.close()
+    no_csp_violation(violations)
 
 
 @pytest.fixture
@@ -43,9 +60,10 @@ def phone(browser, console_server):
     """A page in a phone-sized window."""
     context = browser.new_context(base_url=console_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     context.set_default_timeout(10_000)
-    page = context.new_page()
+    page, violations = csp_watched(context)
     yield page
     context.close()
+    no_csp_violation(violations)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator
+from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, ControlClient, running_simulator
 from easconsole.models import ExchangeConnector, StatusMessage
 from tests.browser.conftest import sign_in
 from tests.factories import SiteFactory
@@ -74,3 +74,70 @@ def test_full_administrator_adds_an_exchange_server(page, qcluster, exchange, sc
     screenshot(page, "monitoring-sitecomp-log")
     page.goto("/monitoring/component-status/")
     expect(page.get_by_role("cell", name="Installed")).to_be_visible()
+
+
+def test_a_wrong_password_is_not_saved_and_check_connection_now_shows_the_result(page, qcluster, exchange, screenshot):
+    SiteFactory(code="P01", name="Primary site")
+    make_persona("full_admin")
+    sign_in(page, "full_admin", PASSWORD)
+    page.goto("/administration/exchange-connectors/add/")
+    page.locator("#id_general-name").fill("Contoso Exchange")
+    page.locator("#id_general-site").select_option(label="P01 - Primary site")
+    page.locator("#id_general-servers").fill(f"HQ: {exchange.server_address('EXCAS01')}")
+    page.get_by_role("button", name="Next").click()
+    page.locator("#id_account-authentication").select_option("basic")
+    page.locator("#id_account-username").fill(DEFAULT_ACCOUNT[0])
+    page.locator("#id_account-password").fill("wrong-password")
+    page.locator("#id_account-port").fill(str(exchange.port))
+    for _step in ("account", "discovery", "settings", "access"):
+        page.get_by_role("button", name="Next").click()
+
+    # Summary: the test failed, Basic over HTTP is flagged, and Finish does not save
+    expect(page.locator(".wizard-steps .current")).to_have_text("Summary")
+    expect(page.get_by_test_id("connection-test")).to_contain_text("Connection test failed")
+    expect(page.get_by_test_id("connection-test")).to_contain_text("HTTP 401")
+    expect(page.get_by_test_id("password-in-clear")).to_contain_text("The password crosses the network in clear.")
+    expect(page.get_by_label("Save without a successful connection test")).not_to_be_checked()
+    page.get_by_role("button", name="Finish").click()
+    expect(page.get_by_test_id("finish-refused")).to_contain_text("The connector was not saved.")
+    page.get_by_role("button", name="Finish").scroll_into_view_if_needed()  # the console scrolls inside its content pane
+    screenshot(page, "wizard-summary-finish-refused")
+    assert not ExchangeConnector.objects.exists()
+
+    # Back to the account, the right password, and Finish saves and installs
+    for _step in ("access", "settings", "discovery", "account"):
+        page.get_by_role("button", name="Back").click()
+    expect(page.locator(".wizard-steps .current")).to_have_text("Account")
+    page.locator("#id_account-password").fill(DEFAULT_ACCOUNT[1])
+    for _step in ("account", "discovery", "settings", "access"):
+        page.get_by_role("button", name="Next").click()
+    expect(page.get_by_test_id("connection-test")).to_contain_text("Connection test succeeded")
+    page.get_by_role("button", name="Finish").click()
+    expect(page.get_by_test_id("install-result")).to_contain_text("completed successfully", timeout=60_000)
+    page.get_by_role("link", name="Close").click()
+
+    # Check connection now, on the connector's page
+    expect(page.get_by_test_id("connection-check")).to_contain_text("Not checked yet")
+    page.get_by_role("button", name="Check connection now").click()
+    expect(page.get_by_test_id("connection-check")).to_contain_text("Succeeded")
+    expect(page.get_by_test_id("connection-check")).to_contain_text("Connected to Contoso through EXCAS01")
+    expect(page.get_by_test_id("password-in-clear")).to_be_visible()
+    screenshot(page, "connector-check-connection-now")
+
+    # ... and from the list's ribbon, for the ticked connector, with the account now lacking cmdlets
+    exchange_control = ControlClient.for_simulator(exchange)
+    exchange_control.deny(DEFAULT_ACCOUNT[0], ["Clear-ActiveSyncDevice"])
+    try:
+        page.goto("/administration/exchange-connectors/")
+        page.locator("input[name=connector]").first.check()
+        page.get_by_role("button", name="Check connection now").click()
+        expect(page.get_by_role("alert").filter(has_text="Contoso Exchange:")).to_contain_text("Clear-ActiveSyncDevice")
+        expect(page).to_have_url(re.compile(r"/administration/exchange-connectors/$"))
+        screenshot(page, "connector-list-check-connection-now")
+        page.get_by_role("link", name="Contoso Exchange", exact=True).click()
+        expect(page.get_by_test_id("connection-check")).to_contain_text("Failed")
+        expect(page.get_by_test_id("connection-check")).to_contain_text("Clear-ActiveSyncDevice — granted by the role group Recipient Management")
+        screenshot(page, "connector-check-connection-missing-cmdlet")
+    finally:
+        exchange_control.grant(DEFAULT_ACCOUNT[0], ["Clear-ActiveSyncDevice"])
+        exchange_control.close()

@@ -1,14 +1,15 @@
 """Import User Device Affinity: the file read into a preview (every row in error with its line and reason),
-nothing written before the confirmation, and the import all or nothing."""
+nothing written before the confirmation; the confirmation checks each device again."""
 import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from devices.affinity import csv_import, services
 from devices.affinity.csv_import import FileRefused, parse, preview_file
-from devices.models import Collection, CollectionMember, UserDeviceAffinity
+from devices.models import Collection, CollectionMember, Device, UserDeviceAffinity
 from easconsole.models import AuditEvent
 from tests.factories import CollectionFactory, DeviceFactory, UserFactory
 from tests.personas import make_persona, make_user
@@ -200,9 +201,9 @@ def test_a_10_mb_file_is_read_with_a_bounded_number_of_queries(org, django_asser
 def test_import_adds_the_links_as_imported_and_audits_each(org):
     operator = make_persona("operator")
     result = preview("CONTOSO\\jdoe,jdoe_iPhone", "CONTOSO\\asmith,asmith_iPad", actor=operator)
-    added = services.affinity_import(rows=[(link.device_pk, link.user_id) for link in result.new], actor=operator,
-                                     address="10.0.0.7", file_name="links.csv")
-    assert added == 2
+    done = services.affinity_import(rows=[(link.device_pk, link.user_id, link.line) for link in result.new], actor=operator,
+                                    address="10.0.0.7", file_name="links.csv")
+    assert (done.added, done.already_linked, done.dropped) == (2, 0, [])
     assert set(UserDeviceAffinity.objects.values_list("device__name", "user__username", "source")) == {
         ("jdoe_iPhone", "CONTOSO\\jdoe", IMPORTED), ("asmith_iPad", "asmith", IMPORTED)}
     events = AuditEvent.objects.filter(username="operator").order_by("pk")
@@ -213,16 +214,27 @@ def test_import_adds_the_links_as_imported_and_audits_each(org):
 
 
 def test_limited_operator_cannot_import_devices_outside_their_collections(org):
-    """Only Executives: the Sales tablet is unknown to them in the preview, and refused by the service, naming it."""
+    """Only Executives: the Sales tablet is unknown to them in the preview, and dropped by the service, naming the row."""
     limited = make_user("exec-operator", "Operations Administrator", collections=[org["executives"]])
     result = preview("CONTOSO\\jdoe,jdoe_iPhone", "CONTOSO\\asmith,asmith_iPad", actor=limited)
     assert [link.line for link in result.new] == [1]
     assert errors_of(result)[0][0] == 2 and errors_of(result)[0][1].startswith("Unknown device")
+    done = services.affinity_import(rows=[(org["phone"].pk, org["jdoe"].pk, 1), (org["tablet"].pk, org["asmith"].pk, 2)], actor=limited)
+    assert done.added == 1 and [str(row) for row in done.dropped] == [
+        "line 2 (asmith_iPad (APPLASMITH002)): the device is no longer in a collection you can see"]
+    assert list(UserDeviceAffinity.objects.values_list("device__name", flat=True)) == ["jdoe_iPhone"]
+    record = AuditEvent.objects.get(username="exec-operator", action="import user device affinity")
+    assert record.changes["dropped_lines"] == [2] and "asmith_iPad" in record.message
+
+
+def test_a_device_still_readable_but_no_longer_modifiable_refuses_the_whole_import(org):
+    mixed = make_user("mixed", "Read-only Analyst")
+    make_user("mixed", "Operations Administrator", collections=[org["executives"]])
     with pytest.raises(services.ImportRefused, match="asmith_iPad \\(APPLASMITH002\\)") as refused:
-        services.affinity_import(rows=[(org["phone"].pk, org["jdoe"].pk), (org["tablet"].pk, org["asmith"].pk)], actor=limited)
+        services.affinity_import(rows=[(org["phone"].pk, org["jdoe"].pk), (org["tablet"].pk, org["asmith"].pk)], actor=mixed)
     assert "jdoe_iPhone" not in str(refused.value)
     assert UserDeviceAffinity.objects.count() == 0  # not even the permitted one
-    denial = AuditEvent.objects.get(username="exec-operator")
+    denial = AuditEvent.objects.get(username="mixed")
     assert denial.outcome == "denied" and "asmith_iPad" in denial.message
 
 
@@ -245,14 +257,35 @@ def test_a_failure_while_writing_leaves_nothing(org, monkeypatch):
     assert UserDeviceAffinity.objects.count() == 0
 
 
-def test_a_device_deleted_since_the_preview_refuses_the_import(org):
+def test_devices_deleted_since_the_preview_are_dropped_and_named(org):
     operator = make_persona("operator")
-    gone = DeviceFactory(user="temp")
-    rows = [(org["phone"].pk, org["jdoe"].pk), (gone.pk, org["asmith"].pk)]
-    gone.delete()
-    with pytest.raises(services.ImportRefused, match="no longer in the inventory"):
-        services.affinity_import(rows=rows, actor=operator)
-    assert UserDeviceAffinity.objects.count() == 0
+    removed = DeviceFactory(user="temp")
+    deleted = in_collection(DeviceFactory(user="old", device_type="iPad", device_id="APPLOLD00001"))
+    rows = [(org["phone"].pk, org["jdoe"].pk, 1), (removed.pk, org["asmith"].pk, 2), (deleted.pk, org["asmith"].pk, 3)]
+    Device.objects.filter(pk=removed.pk).delete()  # the row is gone
+    Device.objects.filter(pk=deleted.pk).update(missing_since=timezone.now())  # what Delete (and discovery) leave
+    done = services.affinity_import(rows=rows, actor=operator, file_name="links.csv")
+    assert done.added == 1 and [(row.line, row.device) for row in done.dropped] == [(2, ""), (3, "old_iPad (APPLOLD00001)")]
+    assert all("deleted since the preview" in row.reason for row in done.dropped)
+    assert list(UserDeviceAffinity.objects.values_list("device__name", flat=True)) == ["jdoe_iPhone"]
+
+
+def test_a_deleted_device_is_named_as_such_in_the_preview(org):
+    Device.objects.filter(pk=org["phone"].pk).update(missing_since=timezone.now())
+    result = preview("CONTOSO\\jdoe,jdoe_iPhone", "CONTOSO\\jdoe,APPLJDOE0001")
+    assert result.new == [] and [reason for _line, reason in errors_of(result)] == [
+        "Deleted device: jdoe_iPhone was deleted from the console or is no longer in Exchange."] * 2
+
+
+def test_a_stray_quote_costs_only_its_own_line(org):
+    """An opening quote never closed used to swallow every following line into one value."""
+    result = preview("CONTOSO\\jdoe,jdoe_iPhone", '"CONTOSO\\asmith,asmith_iPad', "CONTOSO\\asmith,asmith_iPad",
+                     'CONTOSO\\asmith,"asmith_iPad"x', '"CONTOSO\\jdoe","APPLJDOE0001"')
+    assert [link.line for link in result.new] == [1, 3]
+    assert [line for line, _reason in errors_of(result)] == [2, 4, 5]
+    assert errors_of(result)[0][1].startswith("Unbalanced quote") and errors_of(result)[1][1].startswith("Unbalanced quote")
+    assert errors_of(result)[2][1] == "Same user and device as line 1."  # quoted values are read as usual
+    assert result.errors[0].text == '"CONTOSO\\asmith,asmith_iPad'
 
 
 # ---- the pages: upload, preview, confirm -------------------------------------------------------------

@@ -82,6 +82,22 @@ def test_a_real_worker_installs_a_kerberos_connector(exchange, kdc, console_serv
     assert installed.organization_name == "Contoso"
 
 
+@pytest.mark.kdc
+def test_a_password_the_kdc_refuses_stops_the_retries_but_a_missing_spn_does_not(exchange, kdc):
+    """Signing in every hour with a wrong password would lock the service account out; an SPN can be registered."""
+    site = SiteFactory(code="P03")
+    for name, server, password, expected in (
+            ("Wrong password", exchange.server_address("EXCAS01"), "not-it", ExchangeConnector.State.AUTH_FAILED),
+            ("No SPN", "cas8.contoso.test", DEFAULT_ACCOUNT[1], ExchangeConnector.State.FAILED)):
+        connector = ExchangeConnector(name=name, site=site, authentication="kerberos", username=DEFAULT_ACCOUNT[0],
+                                      port=exchange.port, kerberos_realm=KERBEROS_REALM, kerberos_kdc=kdc.address)
+        services.connector_save(connector=connector, servers=[("HQ", server)], user=None, password=password)
+        tasks.install_connector(connector.pk)
+        connector.refresh_from_db()
+        assert connector.state == expected, connector.state_message
+    assert "no service principal HTTP/cas8.contoso.test" in connector.state_message
+
+
 def account_form(**data):
     return AccountForm({"authentication": "kerberos", "username": "CONTOSO\\svc", "password": "pw", "port": 80,
                         "verify_tls": "on", **data})

@@ -34,6 +34,8 @@ def test_every_setting_offers_not_configured():
 
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("MinDevicePasswordLength", "17", "Minimum password length must be between 1 and 16."),
+    ("MinDevicePasswordLength", "0", "Minimum password length must be between 1 and 16."),
+    ("MaxInactivityTimeDeviceLock", "-5", "Idle time must be between 1 and 60 minutes."),
     ("MinDevicePasswordLength", "six", "Minimum password length must be a whole number."),
     ("MaxDevicePasswordFailedAttempts", "3", "Number of failed logon attempts must be between 4 and 16."),
     ("DevicePasswordHistory", "51", "Number of passwords remembered must be between 0 and 50."),

@@ -155,7 +155,8 @@ def test_select_object(big: EngineShell) -> None:
                       ("Select-Object", {"Property": ["DeviceID", "status", "Last*"], "First": 3}))
     assert len(result.records) == 3
     record = result.records[0]
-    assert list(record.properties) == ["DeviceID", "Status", "LastPolicyUpdateTime", "LastSyncAttemptTime",
+    # Named as the caller typed them (PowerShell does so); a wildcard gives the object's own names.
+    assert list(record.properties) == ["DeviceID", "status", "LastPolicyUpdateTime", "LastSyncAttemptTime",
                                        "LastSuccessSync", "LastPingHeartbeat", "LastDeviceWipeRequestor",
                                        "LastAccountOnlyDeviceWipeRequestor"]
     assert record.type_names == ("Selected.Microsoft.Exchange.Management.Tasks.MobileDeviceConfiguration",

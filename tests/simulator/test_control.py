@@ -170,3 +170,61 @@ def test_control_routes_with_the_real_organization():
         assert caught.value.status == 400
         control.reset()
         assert control.state()["organization"]["counts"]["devices"] == before
+
+
+def test_devices_and_users_are_listed_filtered_and_paged():
+    """GET /devices and GET /users show Exchange's side, so tests can check what the console changed there."""
+    with running_simulator(devices=30, seed=4) as sim:
+        control = ControlClient.for_simulator(sim)
+        everything = control.devices(limit=1000)
+        assert everything["total"] == 30 == len(everything["devices"])
+        first, second = control.devices(limit=20), control.devices(offset=20, limit=20)
+        assert [d["identity"] for d in first["devices"] + second["devices"]] == [d["identity"] for d in everything["devices"]]
+        assert (first["total"], len(first["devices"]), len(second["devices"])) == (30, 20, 10)
+
+        control.add_user(first="Ada", last="Lovelace", alias="alovelace")
+        added = control.add_device("alovelace", device_type="iPhone", model="iPhone 15", FriendlyName="Ada's phone")
+        mine = control.devices(user="alovelace@contoso.com")
+        assert [d["identity"] for d in mine["devices"]] == [added["identity"]] and mine["total"] == 1
+        shown = control.device(added["identity"])
+        assert (shown["friendly_name"], shown["model"], shown["mailbox"]) == ("Ada's phone", "iPhone 15", "alovelace")
+        assert shown["last_success"] and shown["wipe_requested"] is None
+        assert [d["identity"] for d in control.devices(q="ADA'S PHONE")["devices"]] == [added["identity"]]
+        blocked = control.devices(access_state="Blocked")["devices"]
+        assert all(d["access_state"] == "Blocked" for d in blocked)
+
+        users = control.users(q="lovelace")
+        assert [u["alias"] for u in users["users"]] == ["alovelace"] and users["users"][0]["devices"] == 1
+        assert control.user("alovelace")["upn"] == "alovelace@contoso.com"
+        assert control.users(limit=1)["total"] == control.state()["organization"]["counts"]["users"]
+
+        for call, status in ((lambda: control.devices(user="nobody"), 404), (lambda: control.device("nobody"), 404),
+                             (lambda: control.devices(limit=0), 400), (lambda: control.users(offset=-1), 400),
+                             (lambda: control.devices(access_state="Sleepy"), 400)):
+            with pytest.raises(ControlError) as caught:
+                call()
+            assert caught.value.status == status
+
+
+ODD = "Anna\ud800 \u202egnp.exe\x00 😀 山田 עברית"
+
+
+def test_odd_characters_are_held_and_sent_as_exchange_sends_them():
+    """A phone can report anything: the control API takes it as JSON, and pypsrp reads it back unchanged."""
+    from easconsole.exchange import pypsrp_tuning
+    from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT
+
+    assert pypsrp_tuning.install()  # pypsrp alone cannot decode a lone surrogate: the product's decoder can
+    with running_simulator(devices=5, seed=4) as sim:
+        control = ControlClient.for_simulator(sim)
+        target = control.devices(limit=1)["devices"][0]["identity"]
+        control.change_device(target, FriendlyName=ODD, DeviceUserAgent="Agent\x00/1.0")
+        added = control.add_device(control.users(limit=1)["users"][0]["alias"], device_type="iPhone",
+                                   DeviceOS="iOS\ud83d")
+        assert control.device(target)["friendly_name"] == ODD
+        assert control.device(added["identity"])["os"] == "iOS\ud83d"
+        with RunspacePool(wsman_for(sim, *DEFAULT_ACCOUNT), configuration_name="Microsoft.Exchange") as pool:
+            ps = PowerShell(pool).add_cmdlet("Get-ActiveSyncDevice").add_parameter("ResultSize", "Unlimited")
+            found = {o.adapted_properties["Identity"]: o.adapted_properties for o in ps.invoke()}
+        assert found[target]["FriendlyName"] == ODD and found[target]["DeviceUserAgent"] == "Agent\x00/1.0"
+        assert found[added["identity"]]["DeviceOS"] == "iOS\ud83d"

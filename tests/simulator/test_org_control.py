@@ -237,3 +237,14 @@ def test_save_does_not_hold_the_lock_while_writing(org: Organization, tmp_path, 
     monkeypatch.setattr(state, "write", spy)
     org.save(tmp_path / "org.json")
     assert held and not any(held)
+
+
+def test_the_state_file_keeps_odd_characters(org: Organization, tmp_path) -> None:
+    """A lone surrogate or a NUL a phone reported survives saving and loading the organization."""
+    [device] = org.store.search_devices(text=next(iter(org.store.devices.values())).device_id)
+    identity = org.store.device_identity(device)
+    org.change_device(identity, FriendlyName="Anna\ud800\x00 😀", DeviceUserAgent="\u202eUA")
+    org.save(tmp_path / "org.json")
+    loaded = Organization.load(tmp_path / "org.json").store
+    [again] = loaded.find_devices(identity)
+    assert (loaded.friendly_name(again), again.user_agent) == ("Anna\ud800\x00 😀", "\u202eUA")

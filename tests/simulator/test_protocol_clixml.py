@@ -67,3 +67,13 @@ def test_escape_and_timespan_forms():
 def test_pscustomobject_uses_member_set():
     xml = ClixmlWriter().record(Record(("System.Management.Automation.PSCustomObject",), {"A": 1}), extended=True)
     assert read(xml).extended_properties == {"A": 1}
+
+
+def test_strings_are_escaped_per_utf16_code_unit_as_powershell_does():
+    """pwsh escapes UTF-16 code units: an emoji as its two surrogates, a lone surrogate as itself."""
+    from psrpcore.types._serializer import _serialize_string  # the protocol library's model of pwsh
+
+    for value in ("😀 山田", "a\U0001F468\u200d\U0001F469b", "\x00\t_x", "\u202eexe"):
+        assert escape(value) == _serialize_string(value)
+    assert escape("😀") == "_xD83D__xDE00_"
+    assert escape("a\ud800b") == "a_xD800_b"

@@ -214,9 +214,12 @@ def recipients(s: Shell) -> None:
 
 def select_object(s: Shell) -> None:
     ps = s.run(("Get-ActiveSyncDevice", {"ResultSize": "Unlimited"}),
-               ("Select-Object", {"Property": ["DeviceId", "DeviceType"], "First": 2}))
+               ("Select-Object", {"Property": ["deviceid", "DeviceType"], "First": 2}))
     assert not ps.had_errors and len(ps.output) == 2
-    assert set(ps.output[0].extended_properties) == {"DeviceId", "DeviceType"}
+    # PowerShell names a selected property as the caller typed it, whatever the object's own casing.
+    assert list(ps.output[0].extended_properties) == ["deviceid", "DeviceType"]
+    first_two = [d["DeviceId"] for d in s.ok("Get-ActiveSyncDevice", ResultSize=2)]
+    assert [o.extended_properties["deviceid"] for o in ps.output] == first_two
 
 
 SCENARIOS: dict[str, Callable[[Shell], None]] = {

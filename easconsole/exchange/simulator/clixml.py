@@ -20,10 +20,20 @@ from typing import Any, Callable
 from .types import EnumValue, Record
 
 # Characters XML 1.0 cannot carry or that a parser would normalise away (CR/LF/TAB inside text):
-# PowerShell writes them as _xHHHH_. A literal "_x" is escaped as _x005F_x so it round-trips.
-_NEEDS_ESCAPE = re.compile("[&<>\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]|_[xX]")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# PowerShell writes them as _xHHHH_. It works on UTF-16 code units, so a character beyond the BMP
+# (an emoji) goes as its two surrogates (_xD83D__xDE00_), and a lone surrogate, which a .NET string
+# can hold, as itself (_xD800_). A literal "_x" is escaped as _x005F_x so it round-trips.
+_NEEDS_ESCAPE = re.compile("[&<>\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\U00010000-\U0010ffff]|_[xX]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\U00010000-\U0010ffff]")
 _UNDERSCORE_X = re.compile("_([xX])")
+
+
+def _code_units(char: str) -> str:
+    point = ord(char)
+    if point < 0x10000:
+        return "_x%04X_" % point
+    point -= 0x10000
+    return "_x%04X__x%04X_" % (0xD800 + (point >> 10), 0xDC00 + (point & 0x3FF))
 
 PS_OBJECT_TYPE = "System.Object"
 LIST_TYPE_NAMES = (
@@ -40,7 +50,7 @@ def escape(text: str) -> str:
         return text
     text = _UNDERSCORE_X.sub(r"_x005F_\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _CONTROL.sub(lambda m: "_x%04X_" % ord(m.group()), text)
+    return _CONTROL.sub(lambda m: _code_units(m.group()), text)
 
 
 def _escape_attr(text: str) -> str:

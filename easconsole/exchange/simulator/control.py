@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import lifecycle
+from .model import STATE_NAMES, to_dt
 from .types import CmdletError, EnumValue, ErrorCategory
 
 log = logging.getLogger(__name__)
@@ -85,12 +87,17 @@ class ControlApi:
             ("POST", p(r"/throttle"), self.throttle),
             ("POST", p(r"/devices/(?P<identity>.+)/sync"), self.sync_device),
             ("POST", p(r"/sync-all"), self.sync_all),
+            ("GET", p(r"/users"), self.list_users),
             ("POST", p(r"/users"), self.add_user),
+            ("GET", p(r"/users/(?P<identity>.+)"), self.get_user),
             ("DELETE", p(r"/users/(?P<identity>.+)"), self.remove_user),
+            ("GET", p(r"/devices"), self.list_devices),
             ("POST", p(r"/devices"), self.add_device),
+            ("GET", p(r"/devices/(?P<identity>.+)"), self.get_device),
             ("DELETE", p(r"/devices/(?P<identity>.+)"), self.remove_device),
             ("PATCH", p(r"/devices/(?P<identity>.+)"), self.change_device),
             ("POST", p(r"/reset"), self.reset),
+            ("POST", p(r"/admin-center"), self.admin_center),
         ]
 
     def dispatch(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
@@ -175,6 +182,40 @@ class ControlApi:
         self.target.changed()
         return {"synced": count}
 
+    def list_devices(self, query: dict[str, list[str]], **_: Any) -> Any:
+        """Devices as Exchange holds them: ?user=<mailbox>&q=<text>&access_state=<name>&offset=&limit=."""
+        offset, limit = _page(query)
+        state = _one(query, "access_state")
+        if state is not None and state not in STATE_NAMES:
+            raise ApiError(400, f"access_state must be one of {', '.join(STATE_NAMES)}")
+        org = self.target.org
+        with org.lock:
+            store = org.store
+            user = _user(store, _one(query, "user")) if _one(query, "user") else None
+            found = list(store.search_devices(user=user, text=_one(query, "q"),
+                                              access_state=STATE_NAMES.index(state) if state else None))
+            return {"total": len(found), "offset": offset, "limit": limit,
+                    "devices": [device_view(store, d) for d in found[offset:offset + limit]]}
+
+    def get_device(self, identity: str, **_: Any) -> Any:
+        org = self.target.org
+        with org.lock:
+            return device_view(org.store, _device(org.store, identity))
+
+    def list_users(self, query: dict[str, list[str]], **_: Any) -> Any:
+        """Mailboxes: ?q=<text>&offset=&limit=."""
+        offset, limit = _page(query)
+        org = self.target.org
+        with org.lock:
+            found = list(org.store.search_users(text=_one(query, "q")))
+            return {"total": len(found), "offset": offset, "limit": limit,
+                    "users": [lifecycle.user_summary(org.store, u) for u in found[offset:offset + limit]]}
+
+    def get_user(self, identity: str, **_: Any) -> Any:
+        org = self.target.org
+        with org.lock:
+            return lifecycle.user_summary(org.store, _user(org.store, identity))
+
     def add_user(self, body: dict[str, Any], **_: Any) -> Any:
         result = self.target.org.add_user(**_object(body))
         self.target.changed()
@@ -204,10 +245,59 @@ class ControlApi:
         self.target.changed()
         return result
 
+    def admin_center(self, body: dict[str, Any], **_: Any) -> Any:
+        result = self.target.org.admin_center(str(_field(body, "cmdlet")), dict(_object(body.get("parameters") or {})))
+        self.target.changed()
+        return {"output": result}
+
     def reset(self, **_: Any) -> Any:
         self.target.org.reset()
         self.target.changed()
         return {"reset": True}
+
+
+MAX_PAGE = 1000
+
+
+def device_view(store: Any, d: Any) -> dict[str, Any]:
+    """One device as the control API lists it: its summary and the properties a device reports, as stored."""
+    return {**lifecycle.device_summary(store, d), "friendly_name": store.friendly_name(d), "model": d.model,
+            "os": d.os, "os_language": d.os_language, "user_agent": d.user_agent, "imei": d.imei,
+            "operator": d.operator, "phone": d.phone, "client_type": d.client_type, "client_version": d.client_version,
+            "first_sync": to_dt(d.first_sync), "last_success": to_dt(d.last_success),
+            "last_attempt": to_dt(d.last_attempt), "when_changed": to_dt(d.when_changed),
+            "wipe_requested": to_dt(d.wipe_request), "wipe_sent": to_dt(d.wipe_sent), "wipe_acknowledged": to_dt(d.wipe_ack),
+            "account_only_wipe_requested": to_dt(d.ao_request), "account_only_wipe_acknowledged": to_dt(d.ao_ack)}
+
+
+def _user(store: Any, identity: str) -> Any:
+    found = store.find_users(identity)
+    if not found:
+        raise KeyError(f"mailbox {identity!r} not found")
+    return found[0]
+
+
+def _device(store: Any, identity: str) -> Any:
+    found = store.find_devices(identity)
+    if len(found) != 1:
+        raise KeyError(f"device {identity!r} {'is ambiguous' if found else 'not found'}")
+    return found[0]
+
+
+def _one(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values and values[0] != "" else None
+
+
+def _page(query: dict[str, list[str]]) -> tuple[int, int]:
+    try:
+        offset = int(_one(query, "offset") or 0)
+        limit = int(_one(query, "limit") or 100)
+    except ValueError:
+        raise ApiError(400, "offset and limit must be integers") from None
+    if offset < 0 or not 1 <= limit <= MAX_PAGE:
+        raise ApiError(400, f"offset must be >= 0 and limit between 1 and {MAX_PAGE}")
+    return offset, limit
 
 
 def _object(body: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 from .catalog import PROFILES
 from .generator import new_device, random_guid
 from .model import STATE_NAMES, Device, User, eas_at_least, epoch
+from .policy import application_status
 from .records import wipe_status
 from .store import Store
 
@@ -113,7 +114,7 @@ def sync(store: Store, d: Device, now: int) -> dict[str, Any]:
     if d.access_state == 1 and not d.wiped:
         d.last_success = now
         d.last_policy_update = now
-        d.policy_status = 2
+        d.policy_status = application_status(d, store.policy_of(user).settings)
         result["synced"] = True
     elif d.wiped:
         result["synced"] = True  # the wipe exchange itself was a successful contact

@@ -231,6 +231,23 @@ class Organization:
             }
 
     # ---- control: devices and users -------------------------------------------------------
+    # Someone working in the Exchange admin center, behind the console's back (drift tests and the demo).
+    ADMIN_CENTER_CMDLETS = ("Set-ActiveSyncMailboxPolicy", "New-ActiveSyncDeviceAccessRule", "Set-ActiveSyncDeviceAccessRule",
+                            "Remove-ActiveSyncDeviceAccessRule", "Set-ActiveSyncOrganizationSettings")
+
+    def admin_center(self, cmdlet: str, parameters: dict[str, Any]) -> list[Any]:
+        """Run one configuration cmdlet as an Exchange administrator (not one of the console's accounts)."""
+        if cmdlet not in self.ADMIN_CENTER_CMDLETS:
+            raise ValueError(f"the admin center runs only {', '.join(self.ADMIN_CENTER_CMDLETS)}")
+        params = dict(parameters)
+        if cmdlet.startswith("Remove-"):
+            params.setdefault("Confirm", False)
+        session = Session(self, "Exchange admin center", self.servers[0])
+        try:
+            return list(session.run([CommandCall(cmdlet, list(params.items()))]))
+        finally:
+            session.closed = True
+
     def sync_device(self, device_id: str) -> dict[str, Any]:
         """The device with this DeviceId (or Identity) contacts Exchange. KeyError if never seen."""
         with self.lock:

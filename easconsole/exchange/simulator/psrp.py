@@ -282,6 +282,11 @@ class RunspacePoolHost:
         self.outbox = Outbox(self.object_ids)
         self.pipelines: dict[uuid.UUID, PipelineRun] = {}
         self.created_at = time.time()
+        # What WSMan Enumerate reports about the shell (service.py fills name and client_ip at Create).
+        self.name = ""
+        self.client_ip = ""
+        self.idle_timeout = 7200.0
+        self.last_request = time.monotonic()
         self._receive_generation: dict[uuid.UUID | None, int] = {}
 
     # -- client data in --------------------------------------------------------------------------
@@ -382,6 +387,14 @@ class RunspacePoolHost:
 
     def running_pipelines(self) -> int:
         return sum(1 for run in self.pipelines.values() if not run.finished)
+
+    def touch(self) -> None:
+        self.last_request = time.monotonic()
+
+    def inactivity(self) -> float:
+        """Seconds since a client request on the shell last started or ended (a pipeline nobody reads
+        any more does not keep it active: a client polls with Receive while it uses a pipeline)."""
+        return time.monotonic() - self.last_request
 
     def signal(self, pipeline_id: uuid.UUID, code: str) -> None:
         run = self.pipelines.get(pipeline_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -77,7 +78,23 @@ class ShellRegistry:
                 "found on the server. Possible causes are: the specified ShellId is incorrect or the shell no longer "
                 "exists on the server. Provide the correct ShellId or create a new shell and retry the operation.",
             )
+        host.touch()
         return host
+
+    def touch(self, request: Request) -> None:
+        """A request on a shell ended: it was active until now (a long-poll Receive, for as long as it waited)."""
+        try:
+            host = self._shells.get(request.shell_id) if request.shell_id else None
+        except WSManFault:  # a malformed ShellId: answered as such already
+            return
+        if host is not None:
+            host.touch()
+
+    def held_by(self, account: str, server_name: str) -> list[RunspacePoolHost]:
+        """The shells an account holds on one server (what WSMan Enumerate shows that account)."""
+        with self._lock:
+            return [h for h in self._shells.values()
+                    if h.server_name == server_name and h.account.lower() == account.lower()]
 
     def close(self, shell_id: uuid.UUID) -> None:
         with self._lock:
@@ -103,7 +120,8 @@ class ShellRegistry:
     def describe(self) -> list[dict[str, Any]]:
         with self._lock:
             return [
-                {"shell_id": str(h.shell_id), "account": h.account, "server": h.server_name, "pipelines": len(h.pipelines)}
+                {"shell_id": str(h.shell_id), "account": h.account, "server": h.server_name, "pipelines": len(h.pipelines),
+                 "name": h.name, "inactivity": round(h.inactivity(), 1)}
                 for h in self._shells.values()
             ]
 
@@ -131,7 +149,10 @@ class WSManService:
         handler = getattr(self, f"_op_{operation.lower()}", None)
         if handler is None:
             raise WSManFault(wsman.UNSUPPORTED_ACTION, f"The action {request.action} is not supported by the service.")
-        return handler(request, account, client_ip)
+        try:
+            return handler(request, account, client_ip)
+        finally:
+            self.registry.touch(request)
 
     def _op_create(self, request: Request, account: str, client_ip: str) -> bytes:
         if not wsman.same_resource(request.resource_uri):
@@ -144,12 +165,13 @@ class WSManService:
         shell_id = wsman.parse_guid(body.get("ShellId")) if body is not None and body.get("ShellId") else uuid.uuid4()
         data = wsman.creation_xml(body)
         host = self.registry.open(shell_id, account, self.server)
+        host.name, host.client_ip = wsman.shell_name(body), client_ip
         try:
             host.feed(data)
         except Exception:
             self.registry.close(shell_id)
             raise
-        return wsman.response(request, wsman.created_xml(self.address, shell_id, account, client_ip))
+        return wsman.response(request, wsman.created_xml(self.address, shell_id, account, client_ip, host.name))
 
     def _op_command(self, request: Request, account: str, client_ip: str) -> bytes:
         host = self.registry.get(request.shell_id, self.server.name, account)
@@ -190,4 +212,22 @@ class WSManService:
 
     def _op_get(self, request: Request, account: str, client_ip: str) -> bytes:
         host = self.registry.get(request.shell_id, self.server.name, account)
-        return wsman.response(request, wsman.shell_xml(host.shell_id, account, client_ip, state="Connected"))
+        return wsman.response(request, self._shell(host, state="Connected"))
+
+    def _op_enumerate(self, request: Request, account: str, client_ip: str) -> bytes:
+        """The account's shells on this server, as `Get-WSManInstance -Enumerate` of the shell resource
+        (or of the Exchange configuration's) lists them; other accounts' shells are not shown."""
+        if not (wsman.same_resource(request.resource_uri, wsman.SHELL_URI) or wsman.same_resource(request.resource_uri)):
+            raise WSManFault(
+                wsman.INVALID_RESOURCE_URI,
+                f"The WS-Management service cannot process the request because the resource URI "
+                f"{request.resource_uri} cannot be enumerated on this server.",
+            )
+        shells = [self._shell(h, state="Connected") for h in self.registry.held_by(account, self.server.name)]
+        return wsman.response(request, wsman.enumerate_xml(shells))
+
+    @staticmethod
+    def _shell(host: RunspacePoolHost, state: str) -> str:
+        return wsman.shell_xml(host.shell_id, host.account, host.client_ip, state=state, name=host.name,
+                               idle_timeout=host.idle_timeout, run_time=time.time() - host.created_at,
+                               inactivity=host.inactivity())

@@ -60,7 +60,8 @@ def write(path: str | os.PathLike[str], header: dict[str, Any],
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
     dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-    with open(tmp, "w", encoding="utf-8") as fh:
+    # surrogatepass: a device may hold a lone surrogate (a .NET string can), and the file must keep it.
+    with open(tmp, "w", encoding="utf-8", errors="surrogatepass") as fh:
         fh.write('{"format":%d,"header":%s,\n' % (FORMAT, dumps(header)))
         for section in SECTIONS:
             fh.write(f'"{section}":[')
@@ -76,7 +77,7 @@ def write(path: str | os.PathLike[str], header: dict[str, Any],
 
 def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Iterator[tuple[str, list[Any]]]]:
     """The header and an iterator of (section, row), read line by line when the layout allows."""
-    fh = open(path, encoding="utf-8")
+    fh = open(path, encoding="utf-8", errors="surrogatepass")
     first = fh.readline()
     try:
         head = json.loads(first.rstrip().rstrip(",") + "}")

@@ -236,3 +236,30 @@ class Store:
 
     def iter_devices(self) -> Iterator[Device]:
         return iter(self.devices.values())
+
+    # ---- listing (the control API's GET /devices and GET /users) ----------------------------
+    def search_devices(self, *, user: User | None = None, text: str | None = None,
+                       access_state: int | None = None) -> Iterator[Device]:
+        """Devices in creation order: of one mailbox, whose access state is given, and/or holding ``text``
+        (any case) in their Identity, DeviceId, DeviceType, model, OS, FriendlyName, user agent, IMEI or number."""
+        needle = text.lower() if text else None
+        keys = user.device_keys if user is not None else self.devices
+        for key in sorted(keys):
+            device = self.devices[key]
+            if access_state is not None and device.access_state != access_state:
+                continue
+            if needle is not None and needle not in self._device_text(device):
+                continue
+            yield device
+
+    def _device_text(self, d: Device) -> str:
+        fields = (self.device_identity(d), d.model, d.os, self.friendly_name(d), d.user_agent, d.imei, d.phone)
+        return "\n".join(fields).lower()
+
+    def search_users(self, *, text: str | None = None) -> Iterator[User]:
+        """Mailboxes in creation order, holding ``text`` (any case) in their alias, name, display name or UPN."""
+        needle = text.lower() if text else None
+        for key in sorted(self.users):
+            user = self.users[key]
+            if needle is None or needle in "\n".join((user.alias, user.name, user.display_name, self.upn(user))).lower():
+                yield user

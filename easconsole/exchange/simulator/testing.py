@@ -194,6 +194,23 @@ class ControlClient:
         payload = None if include_dormant is None else {"include_dormant": include_dormant}
         return self.request("POST", "/sync-all", payload)["synced"]
 
+    def devices(self, *, user: str | None = None, q: str | None = None, access_state: str | None = None,
+                offset: int = 0, limit: int = 100) -> dict[str, Any]:
+        """A page of the devices Exchange holds: {"total", "offset", "limit", "devices": [...]}, values as stored."""
+        params = {"user": user, "q": q, "access_state": access_state, "offset": offset, "limit": limit}
+        return self.request("GET", "/devices", **{k: v for k, v in params.items() if v is not None})
+
+    def device(self, identity: str) -> dict[str, Any]:
+        return self.request("GET", f"/devices/{self._quote(identity)}")
+
+    def users(self, *, q: str | None = None, offset: int = 0, limit: int = 100) -> dict[str, Any]:
+        """A page of the mailboxes: {"total", "offset", "limit", "users": [...]}."""
+        params = {"q": q, "offset": offset, "limit": limit}
+        return self.request("GET", "/users", **{k: v for k, v in params.items() if v is not None})
+
+    def user(self, identity: str) -> dict[str, Any]:
+        return self.request("GET", f"/users/{self._quote(identity)}")
+
     def add_user(self, **fields: Any) -> Any:
         return self.request("POST", "/users", fields)
 
@@ -211,3 +228,7 @@ class ControlClient:
 
     def reset(self) -> Any:
         return self.request("POST", "/reset")
+
+    def admin_center(self, cmdlet: str, **parameters: Any) -> Any:
+        """Change the organization's policy, rules or settings as an Exchange administrator would."""
+        return self.request("POST", "/admin-center", {"cmdlet": cmdlet, "parameters": parameters})

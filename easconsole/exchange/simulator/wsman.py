@@ -158,25 +158,47 @@ def fault(request: Request | None, error: WSManFault, machine: str) -> bytes:
 
 
 # -- bodies ---------------------------------------------------------------------------------------
-def shell_xml(shell_id: uuid.UUID, owner: str, client_ip: str, state: str | None = None) -> str:
+def xs_duration(seconds: float) -> str:
+    """A duration as WinRM writes ShellRunTime and ShellInactivity: P0DT1H2M3S."""
+    total = max(int(seconds), 0)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"P{days}DT{hours}H{minutes}M{secs}S"
+
+
+def shell_xml(shell_id: uuid.UUID, owner: str, client_ip: str, state: str | None = None, *, name: str = "",
+              idle_timeout: float = 7200.0, run_time: float = 0.0, inactivity: float = 0.0) -> str:
+    """An `rsp:Shell` as WinRM answers Create, Get and Enumerate (in WinRM's element order)."""
     sid = str(shell_id).upper()
     return (
-        f"<rsp:Shell><rsp:ShellId>{sid}</rsp:ShellId><rsp:ResourceUri>{EXCHANGE_RESOURCE_URI}</rsp:ResourceUri>"
+        f"<rsp:Shell><rsp:ShellId>{sid}</rsp:ShellId>"
+        + (f"<rsp:Name>{xml_escape(name)}</rsp:Name>" if name else "")
+        + f"<rsp:ResourceUri>{EXCHANGE_RESOURCE_URI}</rsp:ResourceUri>"
         f"<rsp:Owner>{xml_escape(owner)}</rsp:Owner><rsp:ClientIP>{xml_escape(client_ip)}</rsp:ClientIP>"
+        f"<rsp:IdleTimeOut>PT{idle_timeout:.3f}S</rsp:IdleTimeOut><rsp:InputStreams>stdin pr</rsp:InputStreams>"
+        "<rsp:OutputStreams>stdout</rsp:OutputStreams>"
         + (f"<rsp:State>{state}</rsp:State>" if state else "")
-        + "<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>stdin pr</rsp:InputStreams>"
-        "<rsp:OutputStreams>stdout</rsp:OutputStreams><rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime>"
-        "<rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity></rsp:Shell>"
+        + f"<rsp:ShellRunTime>{xs_duration(run_time)}</rsp:ShellRunTime>"
+        f"<rsp:ShellInactivity>{xs_duration(inactivity)}</rsp:ShellInactivity></rsp:Shell>"
     )
 
 
-def created_xml(address: str, shell_id: uuid.UUID, owner: str, client_ip: str) -> str:
+def enumerate_xml(shells: list[str]) -> str:
+    """A WS-Enumeration answer holding every item at once (OptimizeEnumeration), as WinRM gives a few shells."""
+    return (
+        '<n:EnumerateResponse xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration">'
+        f"<w:Items>{''.join(shells)}</w:Items><w:EndOfSequence/></n:EnumerateResponse>"
+    )
+
+
+def created_xml(address: str, shell_id: uuid.UUID, owner: str, client_ip: str, name: str = "") -> str:
     sid = str(shell_id).upper()
     return (
         f"<x:ResourceCreated><a:Address>{xml_escape(address)}</a:Address><a:ReferenceParameters>"
         f"<w:ResourceURI>{EXCHANGE_RESOURCE_URI}</w:ResourceURI><w:SelectorSet>"
         f'<w:Selector Name="ShellId">{sid}</w:Selector></w:SelectorSet></a:ReferenceParameters>'
-        f"</x:ResourceCreated>" + shell_xml(shell_id, owner, client_ip)
+        f"</x:ResourceCreated>" + shell_xml(shell_id, owner, client_ip, name=name)
     )
 
 
@@ -189,6 +211,12 @@ def receive_xml(data: bytes, command_id: str | None, done: bool) -> str:
         parts.append(f'<rsp:CommandState{attr} State="{STATE_DONE if done else STATE_RUNNING}"/>')
     parts.append("</rsp:ReceiveResponse>")
     return "".join(parts)
+
+
+def shell_name(body: ET.Element | None) -> str:
+    """The `rsp:Name` a client gave its shell at Create (pypsrp: `WinRS.name`), or ""."""
+    element = body.find("rsp:Name", NS) if body is not None else None
+    return (element.text or "").strip() if element is not None else ""
 
 
 def command_xml(command_id: str) -> str:

@@ -63,6 +63,9 @@ def new_rule(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None) -> 
     with ctx.lock:
         now = ctx.now()
         rule = AccessRule(p["QueryString"], p["Characteristic"], p["AccessLevel"], random_guid(ctx.org.rng), now, now)
+        if len(rule.identity) > 64:  # the rule's name is an AD common name: 64 characters at most
+            raise ctx.fail(invalid(ctx.name, ctx.server, "The length of the property is too long. The maximum length "
+                                   f"is 64 and the length of the value provided is {len(rule.identity)}.", "Name"))
         if rule.identity.lower() in ctx.store.rules:
             raise ctx.fail(exchange_error(
                 ctx.name, ctx.server, f"An ActiveSyncDeviceAccessRule with the identity '{rule.identity}' already "

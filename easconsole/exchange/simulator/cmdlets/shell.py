@@ -80,14 +80,19 @@ def get_command(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None) 
 
 
 def _select_names(record: Record, patterns: list[str]) -> list[str]:
+    """The output's property names: as the caller typed them (PowerShell names a selected property
+    after the -Property argument, `deviceid` gives `deviceid`); a wildcard gives the object's own names."""
     names: list[str] = []
+    taken: set[str] = set()
     for pattern in patterns:
         if any(ch in pattern for ch in "*?["):
-            names += [n for n in record.properties if fnmatch.fnmatchcase(n.lower(), pattern.lower()) and n not in names]
+            found = [n for n in record.properties if fnmatch.fnmatchcase(n.lower(), pattern.lower())]
         else:
-            match = next((n for n in record.properties if n.lower() == pattern.lower()), pattern)
-            if match not in names:
-                names.append(match)
+            found = [pattern]
+        for name in found:
+            if name.lower() not in taken:
+                taken.add(name.lower())
+                names.append(name)
     return names
 
 
@@ -127,7 +132,8 @@ def select_object(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None
 
 def _project(record: Record, patterns: list[str] | None, excluded: set[str]) -> list[Output]:
     names = _select_names(record, patterns) if patterns else list(record.properties)
-    props = {n: record.properties.get(n) for n in names if n.lower() not in excluded}
+    values = {n.lower(): v for n, v in record.properties.items()}
+    props = {n: values.get(n.lower()) for n in names if n.lower() not in excluded}
     text = "@{" + "; ".join(f"{k}={plain(v) if v is not None else ''}" for k, v in props.items()) + "}"
     types = (f"Selected.{record.type_names[0]}", "System.Management.Automation.PSCustomObject", "System.Object")
     return [Record(types, props, text)]

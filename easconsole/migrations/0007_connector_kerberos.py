@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('easconsole', '0004_connectors'),
+        ('easconsole', '0006_reclaim_runspace_pools'),
     ]
 
     operations = [

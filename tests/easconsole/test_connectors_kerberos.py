@@ -7,6 +7,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.urls import reverse
 
 from devices.actions import services as actions
 from devices.models import DeviceAction
@@ -164,13 +165,16 @@ def tls_exchange():
         yield sim
 
 
-def test_https_with_the_uploaded_ca_installs_and_discovers(tls_exchange):
+def test_https_with_the_uploaded_ca_installs_and_discovers(tls_exchange, client):
     with open(tls_exchange.ca_file) as handle:
         pem = handle.read()
     connector = installed_connector(tls_exchange, use_tls=True, ca_bundle=pem)
     assert len(discovered(connector)) == 5
     event = AuditEvent.objects.get(action="create", object_repr=connector.name)
     assert event.changes["ca_bundle"][1].startswith("CN=EAS Console simulator CA,O=EAS Console simulator (valid until")
+    client.force_login(make_persona("full_admin"))
+    page = client.get(reverse("easconsole:exchangeconnector_detail", args=[connector.pk])).text
+    assert "Trusted CAs" in page and "CN=EAS Console simulator CA,O=EAS Console simulator (valid until" in page
 
 
 def test_https_with_a_wrong_ca_is_refused_naming_the_certificate(tls_exchange):

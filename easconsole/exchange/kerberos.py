@@ -177,8 +177,10 @@ def _remove(directory: str, pid: int) -> None:
 
 
 configuration = _Configuration()
-_locks: dict[str, threading.Lock] = {}
-_locks_lock = threading.Lock()
+# Getting tickets is serialised in the process (it takes milliseconds): under concurrent
+# acquire/store in two threads, MIT's FILE ccache was seen missing right after it was written.
+_acquire_lock = threading.Lock()
+_NO_CCACHE = 2529639107  # KRB5_FCC_NOFILE, "No credentials cache found"
 
 
 def ccache_for(settings: ConnectionSettings) -> str:
@@ -233,23 +235,23 @@ def ensure_ticket(settings: ConnectionSettings, server: str, name: str | None = 
     realm = principal.rpartition("@")[2]
     configuration.register(realm, kdcs, server)
     ccache = ccache_for(settings)
-    with _lock_for(ccache):
-        stage = "account"
-        try:
-            if settings.keytab:
-                _ticket_from_keytab(principal, settings.keytab, ccache)
-            else:
-                _ticket_granting_ticket(principal, settings.password, ccache)
-            stage = "service"
-            _service_ticket(principal, ccache, f"HTTP/{server}@{realm}")
-        except Exception as error:  # gssapi's GSSError family: explained in words
-            reason = explain(error, principal=principal, realm=realm, kdcs=kdcs, server=server, stage=stage)
-            raise ExchangeConnectionError("", name, reason, kind=error_kind(error)) from None
-
-
-def _lock_for(ccache: str) -> threading.Lock:
-    with _locks_lock:
-        return _locks.setdefault(ccache, threading.Lock())
+    with _acquire_lock:
+        for attempt in (1, 2):
+            stage = "account"
+            try:
+                if settings.keytab:
+                    _ticket_from_keytab(principal, settings.keytab, ccache)
+                else:
+                    _ticket_granting_ticket(principal, settings.password, ccache)
+                stage = "service"
+                _service_ticket(principal, ccache, f"HTTP/{server}@{realm}")
+                return
+            except Exception as error:  # gssapi's GSSError family: explained in words
+                if attempt == 1 and getattr(error, "min_code", None) == _NO_CCACHE:
+                    configuration.tickets.pop(ccache, None)  # the ccache vanished: get the ticket again, once
+                    continue
+                reason = explain(error, principal=principal, realm=realm, kdcs=kdcs, server=server, stage=stage)
+                raise ExchangeConnectionError("", name, reason, kind=error_kind(error)) from None
 
 
 def _ticket_granting_ticket(principal: str, password: str, ccache: str) -> None:

@@ -280,6 +280,8 @@ class DeviceAction(models.Model):
     address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
     requested_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Attempts in a row that ended with no outcome recorded: the worker died while sending.
+    unanswered_attempts = models.PositiveSmallIntegerField(_("attempts without an outcome"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent to Exchange"), null=True, blank=True)
     pending_at = models.DateTimeField(_("pending on device"), null=True, blank=True)

@@ -240,7 +240,8 @@ else:
 # A wipe not acknowledged within this time is Expired (and raised in Monitoring).
 EASCONSOLE_WIPE_EXPIRY_HOURS = int(os.environ.get("EASCONSOLE_WIPE_EXPIRY_HOURS", str(7 * 24)))
 # How long a worker owns a device action while it sends it; a worker killed mid-send frees it after this.
-EASCONSOLE_ACTION_LEASE_SECONDS = int(os.environ.get("EASCONSOLE_ACTION_LEASE_SECONDS", "120"))
+# Unset (the default): derived from the gateway's timeouts, longer than the longest attempt can last.
+EASCONSOLE_ACTION_LEASE_SECONDS = int(os.environ.get("EASCONSOLE_ACTION_LEASE_SECONDS") or 0) or None
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,7 +22,7 @@ from easconsole.exchange import errors as exchange_errors
 from easconsole.exchange.preflight import ROLE_GROUP_OF
 from easconsole.models import AuditEvent, ExchangeConnector, StatusMessage
 from easconsole.permissions import has_perm
-from easconsole.services.connectors import connector_gateway
+from easconsole.services.connectors import connector_gateway, connector_lease
 from policies import plan as planning, services
 from policies.models import ConnectorPolicy, PolicyPush
 
@@ -31,7 +30,7 @@ log = logging.getLogger("easconsole.easdisc")
 State = PolicyPush.State
 MODIFY = "easconsole.modify_connector_policy"
 MAX_ATTEMPTS = 6
-LEASE = dt.timedelta(seconds=settings.EASCONSOLE_ACTION_LEASE_SECONDS)
+PUSH_OPERATIONS = 12  # reads of the policy, settings and rules, then the writes (bounded by the lease's maximum)
 RETRY_DELAYS = [dt.timedelta(seconds=s) for s in (30, 60, 300, 900, 1800)]
 DRIFT = 1030  # status message: the connector's settings differ from Exchange's [console's own ID]
 
@@ -106,7 +105,7 @@ def push_execute(push_id: int) -> PolicyPush | None:
         push.attempts += 1
         push.state = State.SENT
         push.sent_at = push.sent_at or now
-        push.next_attempt_at = now + LEASE
+        push.next_attempt_at = now + connector_lease(push.connector, operations=PUSH_OPERATIONS)
         push.save(update_fields=["attempts", "state", "sent_at", "next_attempt_at"])
     connector, user = push.connector, push.requested_by
     if connector.state != ExchangeConnector.State.INSTALLED:

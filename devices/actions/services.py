@@ -3,8 +3,14 @@
 The request row and its audit record are written in one transaction and the task is queued on
 commit; the task re-checks the stored user's permission, sends the cmdlet, and records Exchange's
 answer. A task that runs twice, or after a crash, never makes a second request: it only sends what
-is still Requested. Exchange being down is retried with back-off, then the action Fails with the
-reason; nothing is lost.
+is still Requested. Exchange being down, throttling the account, or a password that cannot be
+decrypted yet are retried with back-off (never sooner than Exchange asked) for as long as the action
+lives (EASCONSOLE_WIPE_EXPIRY_HOURS); only a refusal by Exchange fails at once. Nothing is lost.
+
+While an action is being sent its ``error`` is empty and ``next_attempt_at`` is the lease; while it
+waits for a retry ``error`` says why, and ``exchange_answer`` holds Exchange's answer when Exchange
+gave one (throttling, a refused password) or is empty when Exchange could not be reached, the case a
+working connection to the connector ends at once (``retry_unreachable``).
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,14 +32,25 @@ from easconsole import audit
 from easconsole.credentials import CredentialError
 from easconsole.exchange import errors as exchange_errors
 from easconsole.models import AuditEvent
-from easconsole.services.connectors import connector_gateway
+from easconsole.services.connectors import connector_gateway, connector_lease
 
 log = logging.getLogger("easconsole.easdisc")
 Kind, State = DeviceAction.Kind, DeviceAction.State
-MAX_ATTEMPTS = 6
-# How long a worker owns an action it is sending: longer than the gateway's read timeout.
-LEASE = dt.timedelta(seconds=settings.EASCONSOLE_ACTION_LEASE_SECONDS)
+# After 30 s, 1, 5 and 15 minutes, then every 30 minutes until the action's lifetime ends.
 RETRY_DELAYS = [dt.timedelta(seconds=s) for s in (30, 60, 300, 900, 1800)]
+SEND_OPERATIONS = 2  # the action's cmdlet and the statistics read after it
+# An action whose every attempt stops its worker (no outcome recorded) fails after this many in a row,
+# instead of taking a worker down once per lease until its lifetime ends.
+MAX_UNANSWERED_ATTEMPTS = 6
+
+
+def lease(connector) -> dt.timedelta:
+    """How long a worker owns an action it sends (see ``connector_lease``)."""
+    return connector_lease(connector, operations=SEND_OPERATIONS)
+
+
+def lifetime_end(action: DeviceAction) -> dt.datetime:
+    return action.requested_at + dt.timedelta(hours=settings.EASCONSOLE_WIPE_EXPIRY_HOURS)
 
 
 class ActionRefused(Exception):
@@ -122,30 +139,40 @@ def action_execute(action_id: int) -> DeviceAction | None:
                   .exclude(next_attempt_at__gt=now).first())
         if action is None:
             return None
+        # An attempt that recorded nothing (no error, no retry) was cut short: its worker died.
+        action.unanswered_attempts = action.unanswered_attempts + 1 if action.attempts and not action.error else 0
         action.attempts += 1
-        action.next_attempt_at = now + LEASE
-        action.save(update_fields=["attempts", "next_attempt_at"])
+        action.next_attempt_at = now + lease(action.device.connector if action.device else None)
+        action.error = action.exchange_answer = ""
+        action.save(update_fields=["attempts", "unanswered_attempts", "next_attempt_at", "error", "exchange_answer"])
+    if action.unanswered_attempts >= MAX_UNANSWERED_ATTEMPTS:
+        return _finish(action, State.FAILED, error=f"The worker stopped during each of the last {action.unanswered_attempts} "
+                                                   "attempts before Exchange answered; see the worker's log.")
     device, user = action.device, action.requested_by
     if device is None or device.connector is None:
         return _finish(action, State.FAILED, error="The device or its Exchange Server connector was removed.")
     if user is None or not user.is_active or not may_request(user, device, action.kind, via_catalog=action.via_catalog):
         return _finish(action, State.FAILED, error="The requester no longer has the permission.")
-    if action.attempts > MAX_ATTEMPTS:  # earlier attempts ended without an answer (a worker crashing on it)
-        return _finish(action, State.FAILED, error=f"No attempt got an answer from Exchange in {MAX_ATTEMPTS} tries.")
     try:
         gateway = connector_gateway(device.connector)
-    except (ValueError, CredentialError) as error:  # the connector's settings or its password cannot be used
+    except ValueError as error:  # the connector's settings cannot be used
         return _finish(action, State.FAILED, error=f"The connector {device.connector} cannot be used: {error}")
+    except CredentialError as error:  # e.g. just after a key rotation: the keys are read again next time
+        return _retry_or_fail(action, f"The connector's password cannot be decrypted now ({error}).")
     try:
         with gateway:
             result = _send(gateway, action, device)
             if action.kind != Kind.DELETE:
                 _refresh(device, gateway)
+    except exchange_errors.ExchangeThrottledError as error:  # refused before running: safe to send again
+        return _retry_or_fail(action, str(error), answer=str(error), not_before=error.retry_after)
     except exchange_errors.ExchangeConnectionError as error:
-        return _retry_or_fail(action, str(error))
+        answered = error.kind == "authentication"  # a wrong password is not tried more often than scheduled
+        return _retry_or_fail(action, str(error), answer=str(error) if answered else "")
     except exchange_errors.ExchangeError as error:
         return _finish(action, State.FAILED, error=str(error), answer=str(error))
     answer = json.dumps(result.as_dict())
+    transaction.on_commit(lambda: retry_unreachable(device.connector_id))  # Exchange answers again
     if action.is_wipe:
         return _finish(action, State.SENT, answer=answer, sent=True)
     if action.kind == Kind.CANCEL_WIPE:
@@ -183,15 +210,49 @@ def refresh_device(device: Device, statistics) -> None:
     Device.objects.filter(pk=device.pk).update(**statistics_values(statistics))
 
 
-def _retry_or_fail(action: DeviceAction, reason: str) -> DeviceAction:
-    if action.attempts >= MAX_ATTEMPTS:
-        return _finish(action, State.FAILED, error=f"Exchange could not be reached after {action.attempts} attempts: {reason}")
+def _retry_or_fail(action: DeviceAction, reason: str, *, answer: str = "", not_before: float | None = None) -> DeviceAction:
+    """Schedule the next attempt: after the retry schedule's delay and never before the wait Exchange
+    asked for; Failed once that would fall beyond the action's lifetime."""
     delay = RETRY_DELAYS[min(action.attempts - 1, len(RETRY_DELAYS) - 1)]
-    action.next_attempt_at = timezone.now() + delay
-    action.error = f"Attempt {action.attempts} failed: {reason} Retrying at {action.next_attempt_at:%H:%M:%S} UTC."
-    action.save(update_fields=["next_attempt_at", "error"])
+    if not_before is not None:
+        delay = max(delay, dt.timedelta(seconds=not_before))
+    next_attempt = timezone.now() + delay
+    if next_attempt > lifetime_end(action):
+        return _finish(action, State.FAILED, answer=answer,
+                       error=f"Exchange did not take the action within {settings.EASCONSOLE_WIPE_EXPIRY_HOURS} hours "
+                             f"({action.attempts} attempts). Last attempt: {reason}")
+    action.next_attempt_at = next_attempt
+    action.exchange_answer = answer
+    action.error = (f"{reason} The {action.get_kind_display().lower()} will be retried at {next_attempt:%H:%M:%S} UTC "
+                    f"(attempt {action.attempts + 1}).")
+    action.save(update_fields=["next_attempt_at", "error", "exchange_answer"])
     log.warning(f"{action.get_kind_display()} of {action.device_name}: {action.error}")
+    transaction.on_commit(watch_soon)
     return action
+
+
+def retry_unreachable(connector_id: int | None) -> int:
+    """A connection to the connector works again: send now what waits only because Exchange could not
+    be reached (not what Exchange throttled or refused). Returns how many were queued."""
+    if connector_id is None:
+        return 0
+    now = timezone.now()
+    waiting = (DeviceAction.objects.filter(connector_id=connector_id, state=State.REQUESTED, next_attempt_at__gt=now,
+                                           exchange_answer="").exclude(error=""))
+    ids = list(waiting.values_list("pk", flat=True))
+    if ids:
+        waiting.filter(pk__in=ids).update(next_attempt_at=now)  # the same conditions: never a lease being held
+        log.info(f"Exchange answers again: sending {len(ids)} waiting action(s) now")
+    for action_id in ids:
+        queue(action_id)
+    return len(ids)
+
+
+def watch_soon() -> None:
+    """Make sure the watcher runs: an open wipe to follow, or a retry to send on time."""
+    from devices.actions import watch
+
+    watch.start()
 
 
 def _finish(action: DeviceAction, state: str, *, error: str = "", answer: str = "", sent: bool = False) -> DeviceAction:
@@ -211,6 +272,8 @@ def _finish(action: DeviceAction, state: str, *, error: str = "", answer: str = 
                      message=error, cmdlet=action.cmdlet, parameters=action.parameters, exchange_answer=answer or error,
                      object_type="mobile device", object_repr=action.device_name)
     log.info(f"{action.get_kind_display()} of {action.device_name}: {action.get_state_display()}" + (f" ({error})" if error else ""))
+    if state == State.SENT:
+        transaction.on_commit(watch_soon)  # its acknowledgement is followed closely
     return action
 
 
@@ -237,19 +300,26 @@ def follow(action: DeviceAction, statistics) -> DeviceAction:
     return action
 
 
-def poll_open_wipes() -> int:
-    """Read the statistics of every device with an open wipe and move the wipes along. Returns how many were read."""
+def poll_open_wipes(*, sent_since: dt.datetime | None = None, stop=lambda: False) -> int:
+    """Read the statistics of every device with an open wipe (sent since `sent_since`, when given) and
+    move the wipes along; `stop()` true ends the round early (the rest are read next time). Returns
+    how many were read."""
     read = 0
     open_actions = (DeviceAction.objects.filter(kind__in=DeviceAction.WIPES, state__in=[State.SENT, State.PENDING])
                     .select_related("device__connector", "requested_by"))
+    if sent_since is not None:
+        open_actions = open_actions.filter(sent_at__gte=sent_since)
     by_connector: dict[int, list[DeviceAction]] = {}
     for action in open_actions:
         if action.device and action.device.connector:
             by_connector.setdefault(action.device.connector_id, []).append(action)
-    for actions in by_connector.values():
+    for connector_id, actions in by_connector.items():
         try:
             with connector_gateway(actions[0].device.connector) as gateway:
+                retry_unreachable(connector_id)  # Exchange answers: what waited for it goes now
                 for action in actions:
+                    if stop():
+                        return read
                     try:
                         statistics = gateway.device_statistics(action.device.identity)
                         refresh_device(action.device, statistics)
@@ -257,7 +327,7 @@ def poll_open_wipes() -> int:
                     except exchange_errors.ExchangeObjectNotFound:
                         _finish(action, State.FAILED, error="Exchange no longer has this device.")
                     read += 1
-        except exchange_errors.ExchangeError as error:
+        except (exchange_errors.ExchangeError, CredentialError, ValueError) as error:
             log.warning(f"Wipe status poll failed: {error}")
     return read
 
@@ -280,13 +350,36 @@ def follow_from_inventory(connector) -> int:
 
 def requeue_lost_actions(*, older_than: dt.timedelta = dt.timedelta(minutes=1)) -> int:
     """Queue again the Requested actions whose retry is due or whose task was lost (a worker killed
-    mid-send, a broker emptied). Runs every minute."""
+    mid-send, a broker emptied). Runs every minute; the watcher sends due retries sooner."""
     now = timezone.now()
     due = DeviceAction.objects.filter(state=State.REQUESTED, requested_at__lt=now - older_than).exclude(next_attempt_at__gt=now)
     ids = list(due.values_list("pk", flat=True))
     for action_id in ids:
         queue(action_id)
     return len(ids)
+
+
+def queue_due_retries(*, since: dt.datetime) -> int:
+    """Queue the actions whose retry (or lease) fell due after `since`: sent on time, not at the next minute."""
+    now = timezone.now()
+    ids = list(DeviceAction.objects.filter(state=State.REQUESTED, next_attempt_at__gt=since, next_attempt_at__lte=now)
+               .values_list("pk", flat=True))
+    for action_id in ids:
+        queue(action_id)
+    return len(ids)
+
+
+def waiting_connectors() -> list[int]:
+    """Connectors with actions waiting only because Exchange could not be reached."""
+    return list(DeviceAction.objects.filter(state=State.REQUESTED, next_attempt_at__gt=timezone.now(), exchange_answer="")
+                .exclude(error="").exclude(connector=None).values_list("connector_id", flat=True).distinct())
+
+
+def anything_to_watch() -> bool:
+    """An open wipe to follow, or an action waiting for a retry (or being sent)."""
+    return DeviceAction.objects.filter(
+        models.Q(kind__in=DeviceAction.WIPES, state__in=[State.SENT, State.PENDING])
+        | models.Q(state=State.REQUESTED, next_attempt_at__isnull=False)).exists()
 
 
 def offered_actions(user, device: Device) -> list[dict]:

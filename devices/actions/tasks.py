@@ -1,5 +1,5 @@
 """django-q2 tasks of device actions. They take ids and call the services."""
-from devices.actions import services
+from devices.actions import services, watch
 
 
 def execute_action(action_id: int) -> str:
@@ -8,7 +8,8 @@ def execute_action(action_id: int) -> str:
 
 
 def poll_open_wipes() -> str:
-    return f"Read the status of {services.poll_open_wipes()} open wipe(s)."
+    """The every-minute schedule: (re)starts the watcher, which follows open wipes every few seconds."""
+    return watch.watch()
 
 
 def requeue_lost_actions() -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .errors import ExchangeCommandError, ExchangeConnectionError, ExchangePermissionError, ExchangeThrottledError
@@ -25,6 +26,7 @@ easdisc = logging.getLogger("easconsole.easdisc")
 
 IDLE_REBUILD_SECONDS = 60.0
 QUEUE_TIMEOUT_SECONDS = 300.0
+IN_PLACE_WAIT_SECONDS = 5.0
 
 _caps: dict[tuple[str, ...], threading.BoundedSemaphore] = {}
 _caps_lock = threading.Lock()
@@ -39,11 +41,29 @@ def concurrency_cap(settings: ConnectionSettings) -> threading.BoundedSemaphore:
         return _caps[key]
 
 
+def worst_case_seconds(settings: ConnectionSettings, known_servers: Iterable[ServerInfo] = (), *,
+                       operations: int) -> float:
+    """How long opening a gateway and running `operations` pipelines on it can take at most.
+
+    Opening may try every server of the failover plan, each up to a connect and a read timeout, then
+    prepare the session (two cmdlets); each operation may wait its full answer time twice (one retry)
+    and a short throttling back-off. Used to size leases, so that nothing else takes over work that
+    a worker is still doing.
+    """
+    per_request = settings.connect_timeout + settings.read_timeout
+    servers = len(settings.sites) + len(list(known_servers))
+    opening = per_request * (servers + 2)
+    return opening + operations * (2 * per_request + IN_PLACE_WAIT_SECONDS)
+
+
 def prepare_session(session: Session) -> None:
     """Start of every on-premises session: see every recipient of the forest."""
     try:
         for _ in session.stream([("Set-ADServerSettings", [("ViewEntireForest", True)])]):
             pass
+    except ExchangeThrottledError as exc:  # not a missing role: the cmdlet that follows will say it too
+        easdisc.warning("Exchange throttled %s on %s: %s", "Set-ADServerSettings", session.name, exc.reason,
+                        extra={"cmdlet": "Set-ADServerSettings", "server": session.name, "reason": exc.reason})
     except ExchangePermissionError:
         easdisc.warning("Invoking cmdlet %s failed", "Set-ADServerSettings",
                         extra={"cmdlet": "Set-ADServerSettings", "server": session.name})
@@ -101,21 +121,27 @@ class Connection:
     def run(self, commands: Sequence[Command], *, write: bool) -> tuple[list[dict[str, Any]], PipelineOutcome, str]:
         """Run a pipeline to the end; raise its first error record. Returns (objects, outcome, server)."""
         with self.slot():
-            for attempt in (1, 2):
+            retried = waited = False
+            while True:
                 session = self.ensure()
                 outcome = PipelineOutcome()
                 try:
                     rows = list(session.stream(commands, outcome))
+                    if outcome.errors:
+                        raise outcome.errors[0]
                 except ExchangeConnectionError as exc:
                     self.drop()
-                    if attempt == 2 or not self._may_retry(exc, write=write):
+                    if retried or not self._may_retry(exc, write=write):
                         raise
+                    retried = True
                     log.info("retrying %s after a connection error on %s: %s", commands[0][0], exc.server, exc.reason)
                     continue
-                if outcome.errors:
-                    raise outcome.errors[0]
+                except ExchangeThrottledError as exc:
+                    if waited or not self._wait_out(exc, commands):
+                        raise
+                    waited = True
+                    continue
                 return rows, outcome, session.name
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def stream(self, commands: Sequence[Command], *, strict: bool = True,
                outcome: PipelineOutcome | None = None) -> Iterator[dict[str, Any]]:
@@ -124,9 +150,10 @@ class Connection:
         With strict=False, non-terminating error records are logged and left in `outcome` instead of raised.
         """
         with self.slot():
-            for attempt in (1, 2):
+            retried = waited = False
+            outcome = outcome if outcome is not None else PipelineOutcome()
+            while True:
                 session = self.ensure()
-                outcome = outcome if outcome is not None else PipelineOutcome()
                 yielded = False
                 try:
                     for row in session.stream(commands, outcome):
@@ -134,14 +161,32 @@ class Connection:
                         yield row
                 except ExchangeConnectionError as exc:
                     self.drop()
-                    if attempt == 2 or yielded or not self._may_retry(exc, write=False):
+                    if retried or yielded or not self._may_retry(exc, write=False):
                         raise
+                    retried = True
                     log.info("retrying %s after a connection error on %s: %s", commands[0][0], exc.server, exc.reason)
+                    outcome.errors.clear()
+                    outcome.warnings.clear()
+                    continue
+                except ExchangeThrottledError as exc:
+                    if waited or yielded or not self._wait_out(exc, commands):
+                        raise
+                    waited = True
                     outcome.errors.clear()
                     outcome.warnings.clear()
                     continue
                 self._report(commands, outcome, strict)
                 return
+
+    @staticmethod
+    def _wait_out(exc: ExchangeThrottledError, commands: Sequence[Command]) -> bool:
+        """Wait a short back-off Exchange asked for (True), or leave a long or unnamed one to the caller."""
+        if exc.retry_after is None or exc.retry_after > IN_PLACE_WAIT_SECONDS:
+            return False
+        easdisc.info("Exchange throttled %s on %s; waiting %.1f s as it asked", commands[0][0], exc.server,
+                     exc.retry_after, extra={"cmdlet": commands[0][0], "server": exc.server})
+        time.sleep(exc.retry_after)  # Exchange's own back-off: sending sooner would only be refused again
+        return True
 
     def _report(self, commands: Sequence[Command], outcome: PipelineOutcome, strict: bool) -> None:
         if outcome.errors and strict:

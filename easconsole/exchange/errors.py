@@ -5,6 +5,8 @@ password: messages are built from cmdlet names, server names and Exchange's own 
 """
 from __future__ import annotations
 
+import re
+
 
 class ExchangeError(Exception):
     """Base class: something went wrong talking to Exchange.
@@ -15,10 +17,11 @@ class ExchangeError(Exception):
         reason: why, in Exchange's or the transport's words.
     """
 
-    def __init__(self, cmdlet: str = "", server: str = "", reason: str = "") -> None:
+    def __init__(self, cmdlet: str = "", server: str = "", reason: str = "", *, detail: str = "") -> None:
         self.cmdlet = cmdlet
         self.server = server
         self.reason = reason
+        self.detail = detail  # the library's own words, for EasDisc.log: never shown on a page
         super().__init__(self._sentence())
 
     def _sentence(self) -> str:
@@ -40,10 +43,10 @@ class ExchangeConnectionError(ExchangeError):
     """
 
     def __init__(self, cmdlet: str = "", server: str = "", reason: str = "", *, kind: str = "unreachable",
-                 sent_nothing: bool = False) -> None:
+                 sent_nothing: bool = False, detail: str = "") -> None:
         self.kind = kind
         self.sent_nothing = sent_nothing  # the request surely never reached Exchange: safe to retry a write
-        super().__init__(cmdlet, server, reason)
+        super().__init__(cmdlet, server, reason, detail=detail)
 
 
 class ExchangeCommandError(ExchangeError):
@@ -60,13 +63,13 @@ class ExchangeCommandError(ExchangeError):
 
     def __init__(self, cmdlet: str = "", server: str = "", reason: str = "", *, fq_error_id: str = "",
                  category: str = "", target: str | None = None, exception_type: str = "",
-                 terminating: bool = False) -> None:
+                 terminating: bool = False, detail: str = "") -> None:
         self.fq_error_id = fq_error_id
         self.category = category
         self.target = target
         self.exception_type = exception_type
         self.terminating = terminating
-        super().__init__(cmdlet, server, reason)
+        super().__init__(cmdlet, server, reason, detail=detail)
 
 
 class ExchangeObjectNotFound(ExchangeCommandError):
@@ -78,8 +81,39 @@ class ExchangePermissionError(ExchangeCommandError):
 
 
 class ExchangeThrottledError(ExchangeCommandError):
-    """Exchange's throttling refused the work (over budget, or too many sessions); retry later."""
+    """Exchange's throttling refused the work (over budget, or too many sessions); retry later.
+
+    Nothing was run: a write refused this way may be sent again. `retry_after` is the wait Exchange
+    asked for, in seconds (None when it named none, e.g. the session cap: wait until a session closes).
+    """
+
+    def __init__(self, cmdlet: str = "", server: str = "", reason: str = "", *, retry_after: float | None = None,
+                 **kwargs) -> None:
+        self.retry_after = retry_after
+        super().__init__(cmdlet, server, reason, **kwargs)
 
 
 class ExchangeNotSupportedError(ExchangeError):
     """The operation or environment is not supported by this gateway (e.g. Exchange Online for now)."""
+
+
+# "wait 12 seconds", "Please wait for 45 seconds", "Suggested backoff time 29734 ms", "Back off for 500 msec",
+# "recharged in 30 seconds", "will not be approved for at least 2000 milliseconds", "Actual delayed: 21956 msecs".
+_WAIT = re.compile(
+    r"(?:wait(?:\s+for)?|back\s*-?off(?:\s+time)?(?:\s+(?:for|of))?|recharged\s+in|at\s+least|"
+    r"(?:retry|try\s+again)\s+(?:after|in)|delayed:?)\s+(\d+(?:\.\d+)?)\s*"
+    r"(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?)\b", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "msec": 0.001, "msecs": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+                 "minute": 60.0, "minutes": 60.0, "min": 60.0, "mins": 60.0}
+
+
+def throttle_wait(text: str) -> float | None:
+    """The back-off Exchange asked for in a throttling message, in seconds (None when it names none).
+
+    Only a number after a word of waiting counts, so a policy's period ("10 cmdlets in 60 seconds")
+    is never taken for the wait.
+    """
+    found = _WAIT.search(text or "")
+    if found is None:
+        return None
+    return float(found.group(1)) * _UNIT_SECONDS.get(found.group(2).lower(), 1.0)

@@ -22,7 +22,7 @@ from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
 
 from . import certificates, kerberos, pypsrp_tuning, shells
 from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
-                     ExchangePermissionError, ExchangeThrottledError)
+                     ExchangePermissionError, ExchangeThrottledError, throttle_wait)
 from .parsing import properties
 from .values import ConnectionSettings
 
@@ -107,10 +107,44 @@ def refused_before_running(exc: BaseException) -> bool:
     return isinstance(exc, WinRMTransportError) and exc.code == 400
 
 
+# WSMan's per-user shell quota, what Exchange's PowerShellMaxConcurrency surfaces as on pool creation.
+WSMAN_MAX_SHELLS = 0x803381A5
+_THROTTLE_TEXT = ("maxconcurrency", "exceeded the budget", "exceeds the throttling budget", "micro delay",
+                  "user load quota", "concurrent shells", "maximum number of connections")
+# What an administrator can act on for the HTTP answers Exchange's /PowerShell gives.
+_HTTP_REASONS = {
+    400: "Exchange rejected the request (HTTP 400); the session is opened again at the next attempt",
+    403: "Exchange refused access to remote PowerShell (HTTP 403): check that the account is allowed to use it",
+    404: "the server has no /PowerShell endpoint (HTTP 404): check the server name and the port",
+    500: "Exchange failed while handling the request (HTTP 500)",
+    503: "Exchange is not available (HTTP 503): the server may be starting, overloaded or in maintenance",
+}
+_SOCKET_REASONS = {
+    "connection refused": "the server refused the connection (Exchange or IIS may be stopped, or the port is wrong)",
+    "name or service not known": "the server name could not be resolved (DNS)",
+    "temporary failure in name resolution": "the server name could not be resolved (DNS)",
+    "no route to host": "the server cannot be reached on the network",
+    "network is unreachable": "the server cannot be reached on the network",
+}
+
+
 def error_from_exception(exc: BaseException, cmdlet: str, server: str) -> ExchangeError:
-    """A pypsrp/requests failure as the gateway's exception (the password is never part of it)."""
+    """A pypsrp/requests failure as the gateway's exception (the password is never part of it).
+
+    The reason is a sentence an administrator can act on; the library's own words go to EasDisc.log
+    (and `.detail`), never to a page.
+    """
     if isinstance(exc, ExchangeError):
         return exc
+    error = _mapped(exc, cmdlet, server)
+    # An authentication failure's text names the account and the method: kept out, to be safe.
+    error.detail = type(exc).__name__ if isinstance(exc, AuthenticationError) else f"{type(exc).__name__}: {_short(exc)}"
+    easdisc.info("%s on %s: %s (%s)", cmdlet or "Connecting", server, error.reason, error.detail,
+                 extra={"cmdlet": cmdlet, "server": server})
+    return error
+
+
+def _mapped(exc: BaseException, cmdlet: str, server: str) -> ExchangeError:
     if isinstance(exc, AuthenticationError):
         return ExchangeConnectionError(cmdlet, server, "authentication failed (HTTP 401): check the account, its "
                                        "password and the authentication method", kind="authentication")
@@ -118,27 +152,49 @@ def error_from_exception(exc: BaseException, cmdlet: str, server: str) -> Exchan
         return ExchangeConnectionError(cmdlet, server, f"the TLS handshake or certificate validation failed "
                                        f"({_tls_reason(exc)})", kind="tls")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return ExchangeConnectionError(cmdlet, server, "the server did not accept a connection in time")
+        return ExchangeConnectionError(cmdlet, server, "the server did not accept a connection in time (it may be "
+                                       "down, or a firewall drops the traffic)", sent_nothing=True)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return ExchangeConnectionError(cmdlet, server, "the server accepted the connection but did not answer in time")
     if isinstance(exc, requests.exceptions.ConnectionError):
         if sent_nothing(exc):
-            return ExchangeConnectionError(cmdlet, server, f"could not connect ({_os_reason(exc)})", sent_nothing=True)
-        return ExchangeConnectionError(cmdlet, server, f"the connection was lost ({_os_reason(exc)})")
+            return ExchangeConnectionError(cmdlet, server, _socket_reason(exc), sent_nothing=True)
+        return ExchangeConnectionError(cmdlet, server, _lost_reason(exc))
     if isinstance(exc, WSManFaultError):
         reason = (exc.reason or str(exc)).strip()
-        if "maxconcurrency" in reason.lower() or "too many" in reason.lower():
-            return ExchangeThrottledError(cmdlet, server, f"Exchange refused another session: {reason}")
-        return ExchangeConnectionError(cmdlet, server, f"WSMan fault {exc.code}: {reason}", kind="session")
+        if exc.code == WSMAN_MAX_SHELLS or any(t in reason.lower() for t in _THROTTLE_TEXT):
+            return ExchangeThrottledError(cmdlet, server, f"Exchange's throttling refused the work: {reason}",
+                                          retry_after=throttle_wait(reason))
+        return ExchangeConnectionError(cmdlet, server, f"Exchange's remote PowerShell refused the request: {reason}",
+                                       kind="session")
     if isinstance(exc, WinRMTransportError):
-        return ExchangeConnectionError(cmdlet, server, f"HTTP {exc.code} from the server: "
-                                       f"{_short_text(exc.response_text)}", kind="session")
+        return ExchangeConnectionError(cmdlet, server, _HTTP_REASONS.get(
+            exc.code, f"the server answered HTTP {exc.code} instead of a remote PowerShell answer"), kind="session")
     if isinstance(exc, (InvalidPSRPOperation, WinRMError)):
-        return ExchangeConnectionError(cmdlet, server, f"the PowerShell session failed ({_short(exc)})", kind="session")
+        return ExchangeConnectionError(cmdlet, server, "the remote PowerShell session broke; it is opened again at "
+                                       "the next attempt", kind="session")
     if isinstance(exc, ImportError):
         return ExchangeConnectionError(cmdlet, server, f"the authentication library is missing ({_short(exc)})",
                                        kind="configuration")
-    return ExchangeConnectionError(cmdlet, server, f"{type(exc).__name__}: {_short(exc)}", kind="session")
+    return ExchangeConnectionError(cmdlet, server, "an unexpected error interrupted the conversation with Exchange "
+                                   "(details in EasDisc.log)", kind="session")
+
+
+def _socket_reason(exc: BaseException) -> str:
+    text = _os_reason(exc)
+    return _SOCKET_REASONS.get(text.lower(), f"could not connect ({text})")
+
+
+def _lost_reason(exc: BaseException) -> str:
+    """Why a connection that was open broke, in words (RemoteDisconnected, a reset, a broken pipe...)."""
+    for item in _chain(exc):
+        if type(item).__name__ == "RemoteDisconnected":
+            return "Exchange closed the connection before answering"
+        if isinstance(item, ConnectionResetError):
+            return "the connection was reset before Exchange answered (the server or a device in between dropped it)"
+        if isinstance(item, BrokenPipeError):
+            return "the connection was closed by the server while the request was being sent"
+    return "the connection to Exchange was lost before it answered"
 
 
 def _tls_reason(exc: BaseException) -> str:
@@ -193,8 +249,11 @@ def error_from_record(record: Any, cmdlet: str, server: str, *, terminating: boo
     elif short_type == "CommandNotFoundException" or fq.startswith("CommandNotFoundException"):
         cls = ExchangePermissionError
         message = f"the account is not allowed to run it (its RBAC roles do not grant the cmdlet): {message}"
-    elif any(t in short_type or t in fq for t in _THROTTLE_TYPES) or raw_category in (29, 30):
-        cls = ExchangeThrottledError
+    elif any(t in short_type or t in fq for t in _THROTTLE_TYPES) or raw_category in (29, 30) \
+            or any(t in message.lower() for t in _THROTTLE_TEXT):
+        return ExchangeThrottledError(cmdlet, server, message, retry_after=throttle_wait(message), fq_error_id=fq,
+                                      category=_category_name(raw_category), target=None if target is None else str(target),
+                                      exception_type=exception_type, terminating=terminating)
     elif short_type in ("UnauthorizedAccessException",) or raw_category == 18:
         cls = ExchangePermissionError
     return cls(cmdlet, server, message, fq_error_id=fq, category=_category_name(raw_category),

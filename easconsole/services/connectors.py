@@ -23,6 +23,7 @@ from easconsole.credentials import CredentialError
 from easconsole.exchange import certificates
 from easconsole.exchange import errors as exchange_errors
 from easconsole.exchange import gateway as exchange
+from easconsole.exchange.connection import worst_case_seconds
 from easconsole.exchange import pools as exchange_pools
 from easconsole.exchange.values import ServerInfo
 from easconsole.logs import easdisc, sitecomp
@@ -105,6 +106,26 @@ def connector_reclaim_pools(connector: ExchangeConnector) -> exchange_pools.Recl
     settings = connection_settings(connector)
     servers = [*settings.sites.values(), *(s.fqdn for s in known_servers(connector))]
     return exchange_pools.reclaim(settings, servers)
+
+
+LEASE_BOUNDS = (dt.timedelta(seconds=60), dt.timedelta(minutes=15))
+
+
+def connector_lease(connector: ExchangeConnector | None, *, operations: int) -> dt.timedelta:
+    """How long a worker owns work it sends to the connector's Exchange (a device action, a settings
+    push): longer than the longest attempt can last (every server of the failover plan and each request
+    waiting its full timeout), so that no second worker sends it meanwhile.
+    EASCONSOLE_ACTION_LEASE_SECONDS overrides it (tests)."""
+    if django_settings.EASCONSOLE_ACTION_LEASE_SECONDS:
+        return dt.timedelta(seconds=django_settings.EASCONSOLE_ACTION_LEASE_SECONDS)
+    if connector is None:
+        return LEASE_BOUNDS[0]
+    try:
+        longest = worst_case_seconds(connection_settings(connector, password=""), known_servers(connector),
+                                     operations=operations)
+    except ValueError:  # settings that cannot be used: the attempt fails at once
+        return LEASE_BOUNDS[0]
+    return min(max(dt.timedelta(seconds=longest), LEASE_BOUNDS[0]), LEASE_BOUNDS[1])
 
 
 def _flag_for_installation(connector: ExchangeConnector) -> None:

@@ -131,21 +131,35 @@ def test_a_task_lost_with_its_worker_is_found_and_sent_once(devices, control, dj
     assert action.state == State.SENT
 
 
-def test_exchange_down_is_retried_then_fails_with_the_reason(devices, control, exchange):
+def test_exchange_down_is_retried_until_the_action_lifetime_ends(devices, control, exchange, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
     device = devices[5]
     action = services.action_request(device=device, kind=Kind.BLOCK, user=make_persona("operator"))
     for name in ("EXCAS01", "EXCAS02", "EXCAS03", "EXMBX01", "EXMBX02"):
         exchange.stop_server(name)
     run(action)
     action.refresh_from_db()
-    assert action.state == State.REQUESTED and action.next_attempt_at and "Retrying at" in action.error
-    for _ in range(services.MAX_ATTEMPTS - 1):
+    assert action.state == State.REQUESTED and action.exchange_answer == ""
+    assert dt.timedelta(seconds=25) < action.next_attempt_at - timezone.now() <= dt.timedelta(seconds=30)
+    assert "the server refused the connection" in action.error and "The block will be retried at" in action.error
+    for _ in range(8):  # not given up after a number of tries
         DeviceAction.objects.filter(pk=action.pk).update(next_attempt_at=None)
         run(action)
     action.refresh_from_db()
+    assert action.state == State.REQUESTED and action.attempts == 9
+    assert action.next_attempt_at - timezone.now() > dt.timedelta(minutes=29)  # the schedule ends at every 30 minutes
+    lifetime = dt.timedelta(hours=settings.EASCONSOLE_WIPE_EXPIRY_HOURS)
+    DeviceAction.objects.filter(pk=action.pk).update(next_attempt_at=None, requested_at=timezone.now() - lifetime)
+    run(action)
+    action.refresh_from_db()
     assert action.state == State.FAILED
-    assert f"after {services.MAX_ATTEMPTS} attempts" in action.error
+    assert f"did not take the action within {settings.EASCONSOLE_WIPE_EXPIRY_HOURS} hours (10 attempts)" in action.error
+    assert "no Exchange server answered" in action.error
     assert AuditEvent.objects.filter(action="block failed", outcome="failure").exists()
+    assert calls(control, "Set-CASMailbox") == []
 
 
 def test_a_user_without_the_permission_is_refused_and_nothing_is_sent(devices, control):
@@ -217,3 +231,30 @@ def test_a_connector_removed_after_the_request_fails_the_action_with_the_reason(
     action.refresh_from_db()
     assert action.state == State.FAILED and "connector was removed" in action.error
     assert calls(control, "Set-CASMailbox") == []
+
+
+def test_an_action_that_stops_its_worker_every_time_fails_instead_of_repeating(devices, control):
+    """Each attempt takes the lease; a worker that dies leaves it with no outcome. At the sixth such
+    attempt in a row the action fails with the reason and nothing more is sent."""
+    from django.utils import timezone
+
+    device = next(d for d in devices if d.status == "DeviceOk")
+    action = services.action_request(device=device, kind=Kind.BLOCK, user=make_persona("operator"))
+    # What five workers killed mid-send leave: the attempts counted, the last lease run out, no outcome.
+    DeviceAction.objects.filter(pk=action.pk).update(attempts=services.MAX_UNANSWERED_ATTEMPTS,
+                                                     unanswered_attempts=services.MAX_UNANSWERED_ATTEMPTS - 1,
+                                                     error="", next_attempt_at=timezone.now())
+    run(action)  # the sixth in a row with no outcome: it gives up before sending
+    action.refresh_from_db()
+    assert action.state == State.FAILED and "worker stopped during each of the last 6 attempts" in action.error
+    assert calls(control, "Set-CASMailbox") == []
+
+
+def test_an_answered_attempt_resets_the_count_of_silent_ones(devices, control):
+    device = next(d for d in devices if d.status == "DeviceOk")
+    action = services.action_request(device=device, kind=Kind.BLOCK, user=make_persona("operator"))
+    DeviceAction.objects.filter(pk=action.pk).update(attempts=3, unanswered_attempts=2, error="")
+    run(action)  # a fourth attempt after a third that died: it gets through
+    action.refresh_from_db()
+    assert action.state == State.DONE and action.unanswered_attempts == 3
+    assert len(calls(control, "Set-CASMailbox")) == 1

@@ -109,7 +109,8 @@ def test_library_failures_become_the_exception_family() -> None:
                                                                        "[Errno 111] Connection refused")))
     mapped = error_from_exception(refused, "Get-ActiveSyncDevice", "EX1")
     assert mapped.kind == "unreachable" and mapped.sent_nothing and refused_before_running(refused)
-    assert str(mapped) == "Running Get-ActiveSyncDevice on EX1 failed: could not connect (Connection refused)."
+    assert str(mapped) == ("Running Get-ActiveSyncDevice on EX1 failed: the server refused the connection (Exchange "
+                           "or IIS may be stopped, or the port is wrong).")
     lost = requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer"))
     assert not error_from_exception(lost, "", "EX1").sent_nothing and not refused_before_running(lost)
     assert error_from_exception(requests.exceptions.SSLError("bad cert"), "", "EX1").kind == "tls"

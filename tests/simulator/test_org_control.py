@@ -66,9 +66,14 @@ def test_cmdlet_budget(org: Organization, sh: EngineShell) -> None:
     org.set_cmdlet_budget(ENGINE_ACCOUNT, 3, period_seconds=60)
     sh.run("Get-ActiveSyncOrganizationSettings")
     sh.pipe(("Get-ActiveSyncDevice",), ("Get-ActiveSyncDeviceStatistics",))  # two cmdlets
-    with pytest.raises(CmdletError, match="exceeded the budget") as caught:
+    with pytest.raises(CmdletError, match="exceeds the throttling budget") as caught:
         sh.run("Get-ActiveSyncOrganizationSettings")
-    assert "Micro delay" in caught.value.info.message and "PowerShellMaxCmdlets" in caught.value.info.message
+    assert caught.value.info.exception_type.endswith("OverBudgetException")
+    assert "policy part 'PowerShellMaxCmdlets'" in caught.value.info.message
+    wait_ms = int(caught.value.info.message.split("Suggested backoff time ")[1].split(" ms")[0])
+    assert 0 < wait_ms <= 60_000  # until the oldest cmdlet of the window leaves it
+    assert org.call_log()[-1]["throttled"] is True  # refused, never run
+    assert "throttled" not in org.call_log()[-2]
     assert sh.run("Get-Command").records  # built-ins are not charged
     org.set_cmdlet_budget(ENGINE_ACCOUNT, None)
     assert sh.run("Get-ActiveSyncOrganizationSettings").records
@@ -77,7 +82,7 @@ def test_cmdlet_budget(org: Organization, sh: EngineShell) -> None:
 def test_budget_for_every_account(org: Organization, sh: EngineShell) -> None:
     org.set_cmdlet_budget(None, 1)
     sh.run("Get-Mailbox", ResultSize=1)
-    with pytest.raises(CmdletError, match="exceeded the budget"):
+    with pytest.raises(CmdletError, match="exceeds the throttling budget"):
         sh.run("Get-Mailbox", ResultSize=1)
 
 

@@ -185,7 +185,8 @@ class Organization:
         self.budget.set(name, max_cmdlets, period_seconds)
 
     # ---- call log -------------------------------------------------------------------------
-    def log_call(self, account: str, server: str, call: CommandCall) -> None:
+    def log_call(self, account: str, server: str, call: CommandCall) -> int:
+        """Record a call; returns its sequence number."""
         params: dict[str, Any] = {}
         position = 0
         for name, value in call.parameters:
@@ -197,6 +198,15 @@ class Organization:
         with self.lock:
             entry = {"seq": next(self._seq), **entry}
             self._calls.append(entry)
+        return entry["seq"]
+
+    def mark_calls(self, seqs: list[int], **marks: Any) -> None:
+        """Add fields to logged calls (e.g. throttled=True for calls the budget refused)."""
+        wanted = set(seqs)
+        with self.lock:
+            for entry in self._calls:
+                if entry["seq"] in wanted:
+                    entry.update(marks)
 
     def call_log(self, since: int = 0) -> list[dict[str, Any]]:
         with self.lock:

@@ -6,6 +6,7 @@ in its own help text. Built-ins (Get-Command, Select-Object) exist in every sess
 from __future__ import annotations
 
 import collections
+import math
 import threading
 import time
 
@@ -67,12 +68,12 @@ class Budget:
             while calls and calls[0] <= now - period:
                 calls.popleft()
             if len(calls) + count > max_cmdlets:
-                wait = int(calls[0] + period - now) + 1 if calls else period
+                # Exchange's OverBudgetException names the policy part and a back-off in milliseconds.
+                wait_ms = max(1, math.ceil(((calls[0] + period - now) if calls else period) * 1000))
                 raise CmdletError(exchange_error(
                     cmdlet, server,
-                    f"The user \"{account}\" has exceeded the budget for PowerShell cmdlets "
-                    f"(PowerShellMaxCmdlets: {max_cmdlets} cmdlets in {period} seconds, policy "
-                    f"GlobalThrottlingPolicy). Micro delay applied: wait {wait} seconds before running "
-                    "more cmdlets.", "Microsoft.Exchange.Data.Directory.OverBudgetException",
+                    f"This operation exceeds the throttling budget for policy part 'PowerShellMaxCmdlets', policy "
+                    f"value '{max_cmdlets}', Budget type: 'PowerShell'. Suggested backoff time {wait_ms} ms.",
+                    "Microsoft.Exchange.Data.Directory.OverBudgetException",
                     ErrorCategory.QuotaExceeded, account, "7F6E5D4C"))
             calls.extend([now] * count)

@@ -63,8 +63,7 @@ class Session:
         return self._run(list(commands))
 
     def _prepare(self, commands: list[CommandCall]) -> list[tuple[CmdletDef, dict[str, Any]]]:
-        for call in commands:
-            self.org.log_call(self.account, self.server.name, call)
+        logged = [self.org.log_call(self.account, self.server.name, call) for call in commands]
         if not commands:
             raise CmdletError(ErrorInfo(NO_LANGUAGE, "System.Management.Automation.ParseException",
                                         "ScriptsNotAllowed", ErrorCategory.ParserError))
@@ -83,7 +82,11 @@ class Session:
             prepared.append((defn, params))
         exchange = [d for d, _ in prepared if d.exchange]
         if exchange:
-            self.org.budget.charge(self.account, len(exchange), exchange[0].name, self.server.name)
+            try:
+                self.org.budget.charge(self.account, len(exchange), exchange[0].name, self.server.name)
+            except CmdletError:
+                self.org.mark_calls(logged, throttled=True)  # refused, never run: the call log says so
+                raise
         return prepared
 
     def _run(self, commands: list[CommandCall]) -> Iterator[Output]:

@@ -4,8 +4,12 @@
     python3 -m easconsole.bootstrap test [pytest args...]  # the whole test suite
 
 Both create the virtual environment in .venv and install the pinned packages when the
-requirements files changed. ``test`` also installs Debian's chromium for the browser tests when it
-is missing and this machine lets us install it.
+requirements files changed. Kerberos needs MIT's libraries from Debian (krb5-user, and libkrb5-dev
+to build the pinned gssapi and krb5): they are installed when missing and this machine lets us (root
+with apt-get); where it does not, the Kerberos packages are left out and the console offers the
+other authentication methods, naming what to install. ``test`` also installs Debian's chromium for
+the browser tests, and the MIT KDC (krb5-kdc, krb5-admin-server) and libfaketime for the Kerberos
+tests, when they are missing and the machine lets us.
 """
 from __future__ import annotations
 
@@ -23,6 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 CHROMIUM = Path("/usr/bin/chromium")
+KERBEROS_PYTHON = ("gssapi", "krb5")  # built against MIT's libkrb5 (krb5-config from libkrb5-dev)
+KERBEROS_DEBIAN = {"krb5-config": "libkrb5-dev", "kinit": "krb5-user", "cc": "gcc"}
+KDC_DEBIAN = {"/usr/sbin/krb5kdc": "krb5-kdc", "/usr/sbin/kadmin.local": "krb5-admin-server",
+              "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1": "libfaketime"}
 
 
 def say(message: str) -> None:
@@ -47,8 +55,47 @@ def ensure_venv(requirements: str) -> None:
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
         return
     say(f"installing the pinned packages of {requirements}")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", ROOT / requirements)
-    stamp.write_text(digest.hexdigest())
+    pinned = ROOT / requirements
+    if not shutil.which("krb5-config"):
+        say("Kerberos is left out (MIT's libkrb5-dev is missing): the console offers NTLM, Negotiate and Basic; "
+            "install Debian's krb5-user and libkrb5-dev, then run this again")
+        pinned = without_kerberos(requirements)
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", pinned)
+    if pinned == ROOT / requirements:
+        stamp.write_text(digest.hexdigest())
+
+
+def without_kerberos(requirements: str) -> Path:
+    """A copy of the requirements (and of requirements.txt it includes) without gssapi and krb5."""
+    folder = VENV / "requirements-without-kerberos"
+    folder.mkdir(exist_ok=True)
+    for name in {"requirements.txt", requirements}:
+        lines = (ROOT / name).read_text().splitlines()
+        kept = [line for line in lines if line.split("==")[0].strip().lower() not in KERBEROS_PYTHON]
+        (folder / name).write_text("\n".join(kept) + "\n")
+    return folder / requirements
+
+
+def apt_install(packages: list[str], why: str) -> bool:
+    """Install Debian packages if we may (root with apt-get); False when we may not."""
+    if not packages:
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        say(f"{' '.join(packages)} missing and cannot be installed here ({why}): install Debian's {' '.join(packages)}")
+        return False
+    say(f"installing Debian's {' '.join(packages)} ({why})")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", *packages, env=env)
+    return True
+
+
+def ensure_kerberos(*, kdc: bool = False) -> None:
+    """MIT Kerberos's libraries (and, for the tests, its KDC and libfaketime) when missing and we may."""
+    missing = [package for tool, package in KERBEROS_DEBIAN.items() if not shutil.which(tool)]
+    if kdc:
+        missing += [package for path, package in KDC_DEBIAN.items() if not Path(path).exists()]
+    apt_install(missing, "Kerberos to Exchange" + (" and its tests' KDC" if kdc else ""))
 
 
 def ensure_chromium() -> None:
@@ -69,6 +116,7 @@ def manage(*args, env=None) -> None:
 
 
 def test(args: list[str]) -> int:
+    ensure_kerberos(kdc=True)
     ensure_venv("requirements-test.txt")
     ensure_chromium()
     say("running the test suite" + (f" against {os.environ['DATABASE_URL'].split('@')[-1]}" if os.environ.get("DATABASE_URL") else " on SQLite"))
@@ -91,6 +139,7 @@ def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: floa
 def demo(args: list[str]) -> int:
     port = args[args.index("--port") + 1] if "--port" in args else "8000"
     exchange_port = int(os.environ.get("EASCONSOLE_DEMO_EXCHANGE_PORT", "5985"))
+    ensure_kerberos()
     ensure_venv("requirements.txt")
     env = {**os.environ, "EASCONSOLE_DEMO": "1"}
     manage("migrate", "--noinput", "-v", "0", env=env)

@@ -11,7 +11,9 @@ from django.core.cache import cache
 from django.db import connection
 
 from easconsole import append_only, credentials
-from easconsole.exchange.simulator.testing import ControlClient
+from easconsole.exchange import kerberos
+from easconsole.exchange.simulator import kdc as kdc_runner
+from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNTS, ControlClient
 from tests.personas import make_persona
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,3 +144,32 @@ def persona_client(client, db):
         return client
 
     return make
+
+
+KERBEROS_REALM = "CONTOSO.TEST"
+SIMULATED_SERVERS = [f"127.0.0.{n}" for n in range(11, 19)]  # the simulator's default addresses (127.0.0.11 on)
+
+
+def kdc_needed(*, skew: bool = False) -> None:
+    """Fail (in CI) or skip (elsewhere, with the packages to install) when the KDC cannot run here."""
+    missing = [f"Debian's {' '.join(kdc_runner.DEBIAN_PACKAGES)} (missing {', '.join(kdc_runner.missing_programs())})"
+               if kdc_runner.missing_programs() else "", kerberos.unavailable_reason() or ""]
+    if skew and not os.path.exists(kdc_runner.FAKETIME_LIBRARY):
+        missing.append("Debian's libfaketime (to shift the KDC's clock)")
+    missing = [m for m in missing if m]
+    if missing:
+        message = "the Kerberos tests need " + "; ".join(missing) + ": python3 -m easconsole.bootstrap test installs them"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def kdc():
+    """Debian's MIT KDC on loopback with a throwaway realm CONTOSO.TEST: the simulator's accounts
+    (easadmin, easviewer, same passwords) and HTTP/<address> of every simulated server, whose keys
+    are in ``kdc.keytab`` (give it to ``running_simulator(auth=("kerberos",), keytab=...)``)."""
+    kdc_needed()
+    users = {name.rpartition("\\")[2]: password for name, password in DEFAULT_ACCOUNTS.items()}
+    with kdc_runner.running_kdc(KERBEROS_REALM, users=users, services=[f"HTTP/{a}" for a in SIMULATED_SERVERS]) as running:
+        yield running

@@ -30,8 +30,8 @@ def installed_connector(exchange, *, name: str = "Contoso", install: bool = True
     ``install=False`` only marks it installed: no schedules, no servers remembered for failover, and
     several connectors may share the organization (for tests of discovery itself).
     """
-    connector = ExchangeConnector(name=name, site=SiteFactory(code="P01"), authentication="basic",
-                                  username=DEFAULT_ACCOUNT[0], port=exchange.port,
+    fields = {"authentication": "basic", **fields}  # e.g. authentication="kerberos", kerberos_realm=..., use_tls=True
+    connector = ExchangeConnector(name=name, site=SiteFactory(code="P01"), username=DEFAULT_ACCOUNT[0], port=exchange.port,
                                   ignore_inactive_days=ignore_inactive_days, **fields)
     connectors.connector_save(connector=connector, servers=[("HQ", exchange.server_address("EXCAS01"))], user=None,
                               password=DEFAULT_ACCOUNT[1])

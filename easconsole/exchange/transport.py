@@ -20,7 +20,7 @@ from pypsrp.exceptions import (AuthenticationError, InvalidPSRPOperation, WinRME
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
 
-from . import pypsrp_tuning, shells
+from . import certificates, kerberos, pypsrp_tuning, shells
 from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
                      ExchangePermissionError, ExchangeThrottledError, throttle_wait)
 from .parsing import properties
@@ -58,7 +58,7 @@ def wsman_options(settings: ConnectionSettings, server: str) -> dict[str, Any]:
     cert: bool | str = settings.verify_tls
     if settings.use_tls and settings.verify_tls and settings.ca_bundle:
         cert = settings.ca_bundle
-    return {
+    options = {
         "server": server, "port": settings.port, "path": "PowerShell", "ssl": settings.use_tls,
         "auth": settings.auth, "username": settings.username, "password": settings.password,
         # Message encryption on plain HTTP needs an NTLM/Kerberos context; Basic cannot have one.
@@ -68,6 +68,9 @@ def wsman_options(settings: ConnectionSettings, server: str) -> dict[str, Any]:
         "reconnection_retries": 0, "reconnection_backoff": RECONNECTION_BACKOFF,
         "no_proxy": True,
     }
+    if settings.auth in ("kerberos", "negotiate"):  # HTTP/<server>; Kerberos: the connector's own ticket cache
+        options.update(kerberos.pypsrp_options(settings))
+    return options
 
 
 # ---- failures -------------------------------------------------------------------------------------
@@ -305,6 +308,7 @@ class Session:
     def open(self) -> "Session":
         """Open the runspace pool. Raises ExchangeConnectionError (or ExchangeThrottledError)."""
         try:
+            kerberos.prepare(self.settings, self.server, self.name)
             self.wsman = _WSMan(**wsman_options(self.settings, self.server))
             self.pool = RunspacePool(self.wsman, configuration_name=CONFIGURATION_NAME, max_runspaces=2)
             self.pool.shell.name = shells.shell_name()  # so the reclaim task knows whose shell it is
@@ -313,7 +317,12 @@ class Session:
         except Exception as exc:  # every library failure becomes ours, at the edge
             self.broken = True  # e.g. Created, then the opening Receive timed out: the shell exists
             self.close()
-            raise error_from_exception(exc, "", self.name) from None
+            error = error_from_exception(exc, "", self.name)
+            if getattr(error, "kind", "") == "tls" and self.settings.verify_tls:  # name the certificate refused
+                shown = certificates.presented(self.server, self.settings.port, self.settings.ca_bundle)
+                if shown:
+                    error = ExchangeConnectionError("", self.name, f"{error.reason}; {shown}", kind="tls")
+            raise error from None
         self.last_used = time.monotonic()
         return self
 

@@ -25,6 +25,9 @@ class ConnectionSettings:
         ca_bundle: path of a CA bundle to validate the server certificate (None: system CAs).
         verify_tls: validate the server certificate at all (False only for a lab).
         auth: "kerberos", "negotiate", "ntlm" or "basic".
+        realm: the Kerberos realm (empty: the domain of a user@domain account, in capitals; see kerberos.py).
+        kdc: the realm's KDCs, "dc1.contoso.com, dc2.contoso.com:88" (empty: found through DNS).
+        keytab: path of a keytab with the account's keys, for Kerberos without a password (None: the password).
         username, password: the connection account; the password is already decrypted by the caller
             and is never logged, shown in repr or put in an exception.
         connect_timeout: seconds to wait for a TCP connection.
@@ -49,6 +52,9 @@ class ConnectionSettings:
     ca_bundle: str | None = None
     verify_tls: bool = True
     auth: str = "kerberos"
+    realm: str = ""
+    kdc: str = ""
+    keytab: str | None = None
     connect_timeout: float = 5.0
     operation_timeout: int = 20
     read_timeout: float = 25.0

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from easconsole import credentials
+from easconsole.exchange import certificates, kerberos
 from easconsole.forms.base import ConsoleModelForm
 from easconsole.models import ExchangeConnector, Site
 from easconsole.models.connectors import FQDN_VALIDATOR
@@ -107,7 +108,8 @@ class AccountForm(ConsoleModelForm):
 
     class Meta:
         model = ExchangeConnector
-        fields = ["authentication", "username", "port", "use_tls", "verify_tls", "ca_bundle", "notification_account"]
+        fields = ["authentication", "username", "kerberos_realm", "kerberos_kdc", "port", "use_tls", "verify_tls", "ca_bundle",
+                  "notification_account"]
         widgets = {"ca_bundle": forms.Textarea(attrs={"rows": 3, "placeholder": "-----BEGIN CERTIFICATE-----"})}
 
     def __init__(self, *args, **kwargs):
@@ -115,10 +117,21 @@ class AccountForm(ConsoleModelForm):
         prefix = f"{self.prefix}-" if self.prefix else ""
         if self.data.get(f"{prefix}password_token") or self.instance.password_encrypted:
             self.fields["password"].widget.attrs["placeholder"] = _("Kept: type a new one to change it")
+        self.fields["verify_tls"].help_text = _("Turned off, any certificate is accepted, an attacker's too: for a lab "
+                                                "only. The change is recorded in the audit trail.")
+        self.kerberos_unavailable = kerberos.unavailable_reason()
+        if self.kerberos_unavailable:  # say why and what to install; default to what works here
+            field = self.fields["authentication"]
+            field.choices = [(v, _("Kerberos (unavailable on this server)") if v == "kerberos" else label)
+                             for v, label in field.choices]
+            field.help_text = self.kerberos_unavailable
+            if not self.instance.pk:
+                self.initial["authentication"] = ExchangeConnector.Authentication.NEGOTIATE
 
     def get_layout(self):
         return Layout(
-            Fieldset(_("Connection account"), "authentication", "username", "password", "password_token"),
+            Fieldset(_("Connection account"), "authentication", "username", "password", "password_token",
+                     "kerberos_realm", "kerberos_kdc"),
             Fieldset(_("Connection"), "port", "use_tls", "verify_tls", "ca_bundle"),
             Fieldset(_("Notification account"), "notification_account"),
         )
@@ -134,14 +147,31 @@ class AccountForm(ConsoleModelForm):
         cleaned["password"] = password or None
         auth = cleaned.get("authentication")
         keeps_stored = bool(self.instance.pk and self.instance.password_encrypted)
-        if auth != ExchangeConnector.Authentication.KERBEROS:
-            if not cleaned.get("username"):
-                self.add_error("username", _("Give the connection account, as DOMAIN\\user or user@domain."))
-            if not password and not keeps_stored:
-                self.add_error("password", _("Give the connection account's password."))
-        if cleaned.get("ca_bundle") and "BEGIN CERTIFICATE" not in cleaned["ca_bundle"]:
-            self.add_error("ca_bundle", _("Paste one or more PEM certificates (-----BEGIN CERTIFICATE----- …)."))
+        if not cleaned.get("username"):
+            self.add_error("username", _("Give the connection account, as DOMAIN\\user or user@domain."))
+        if not password and not keeps_stored:
+            self.add_error("password", _("Give the connection account's password."))
+        if auth == ExchangeConnector.Authentication.KERBEROS:
+            self._clean_kerberos(cleaned)
+        if cleaned.get("ca_bundle"):
+            for problem in certificates.bundle_problems(cleaned["ca_bundle"]):
+                self.add_error("ca_bundle", problem)
         return cleaned
+
+    def _clean_kerberos(self, cleaned):
+        if self.kerberos_unavailable:
+            self.add_error("authentication", self.kerberos_unavailable)
+            return
+        if cleaned.get("username"):
+            try:
+                kerberos.principal_for(cleaned["username"], cleaned.get("kerberos_realm") or "")
+            except ValueError as error:
+                self.add_error("kerberos_realm", str(error))
+        try:
+            kerberos.parse_kdcs(cleaned.get("kerberos_kdc") or "")
+        except ValueError as error:
+            self.add_error("kerberos_kdc", str(error))
+        cleaned["kerberos_realm"] = (cleaned.get("kerberos_realm") or "").strip().upper()
 
     def session_data(self) -> dict:
         """What the wizard may keep in the session: the form's data with the password encrypted."""

@@ -22,7 +22,7 @@ class ExchangeConnector(models.Model):
         ONLINE = "online", _("Exchange Online")
 
     class Authentication(models.TextChoices):
-        KERBEROS = "kerberos", _("Kerberos (the site server's computer account or a user)")
+        KERBEROS = "kerberos", _("Kerberos")
         NEGOTIATE = "negotiate", _("Negotiate")
         NTLM = "ntlm", _("NTLM")
         BASIC = "basic", _("Basic")
@@ -56,6 +56,10 @@ class ExchangeConnector(models.Model):
     authentication = models.CharField(_("authentication"), max_length=10, choices=Authentication.choices, default=Authentication.KERBEROS)
     username = models.CharField(_("connection account"), max_length=256, blank=True, help_text=_("DOMAIN\\user or user@domain."))
     password_encrypted = models.TextField(editable=False, blank=True)
+    kerberos_realm = models.CharField(_("Kerberos realm"), max_length=253, blank=True,
+                                      help_text=_("Kerberos only. E.g. CONTOSO.COM; empty: the domain of a user@domain account, in capitals."))
+    kerberos_kdc = models.CharField(_("KDC"), max_length=500, blank=True,
+                                    help_text=_("Kerberos only. Domain controllers, e.g. dc1.contoso.com, dc2.contoso.com:88; empty: found through DNS."))
     port = models.PositiveIntegerField(_("port"), default=80, validators=[MinValueValidator(1), MaxValueValidator(65535)])
     use_tls = models.BooleanField(_("use HTTPS"), default=False)
     verify_tls = models.BooleanField(_("validate the server certificate"), default=True)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from easconsole import audit, extensions, health
 from easconsole.credentials import CredentialError
+from easconsole.exchange import certificates
 from easconsole.exchange import errors as exchange_errors
 from easconsole.exchange import gateway as exchange
 from easconsole.exchange.connection import worst_case_seconds
@@ -34,12 +35,14 @@ INSTALLED = 1015  # Site Component Manager: the component is installed
 INSTALL_FAILED = 1014  # Site Component Manager: the component failed to install [inferred ID]
 RETRY_AFTER = dt.timedelta(minutes=60)
 CONNECTOR_FIELDS = [
-    "name", "site", "environment", "online_tenant", "online_endpoint", "online_authority", "authentication", "username", "port", "use_tls", "verify_tls",
-    "notification_account", "full_discovery_days", "full_discovery_time", "delta_interval_minutes", "all_recipients",
-    "ad_containers", "ignore_inactive_days", "max_concurrency",
+    "name", "site", "environment", "online_tenant", "online_endpoint", "online_authority", "authentication", "username",
+    "kerberos_realm", "kerberos_kdc", "port", "use_tls", "verify_tls", "notification_account", "full_discovery_days",
+    "full_discovery_time", "delta_interval_minutes", "all_recipients", "ad_containers", "ignore_inactive_days",
+    "max_concurrency",
 ]
 # A change of these means the connector must be installed again (it may reach another organization).
-CONNECTION_FIELDS = {"environment", "online_tenant", "online_endpoint", "online_authority", "authentication", "username", "port", "use_tls", "verify_tls", "ca_bundle"}
+CONNECTION_FIELDS = {"environment", "online_tenant", "online_endpoint", "online_authority", "authentication", "username",
+                     "kerberos_realm", "kerberos_kdc", "port", "use_tls", "verify_tls", "ca_bundle"}
 
 
 def install_retry_name(connector_id: int) -> str:
@@ -73,6 +76,8 @@ def connection_settings(connector: ExchangeConnector, servers: list[tuple[str, s
         verify_tls=connector.verify_tls,
         ca_bundle=ca_bundle_path(connector),
         auth=connector.authentication,
+        realm=connector.kerberos_realm,
+        kdc=connector.kerberos_kdc,
         max_concurrency=connector.max_concurrency,
         online=connector.is_online,
         tenant=connector.online_tenant if connector.is_online else "",
@@ -152,6 +157,7 @@ def connector_save(*, connector: ExchangeConnector, servers: list[tuple[str, str
     creating = connector.pk is None
     before = {} if creating else snapshot(ExchangeConnector.objects.get(pk=connector.pk), CONNECTOR_FIELDS)
     before_servers = [] if creating else sorted(str(s) for s in connector.servers.all())
+    before_cas = "" if creating else ExchangeConnector.objects.values_list("ca_bundle", flat=True).get(pk=connector.pk)
     if password is not None:
         connector.set_password(password)
     with transaction.atomic():
@@ -160,6 +166,8 @@ def connector_save(*, connector: ExchangeConnector, servers: list[tuple[str, str
         after_servers = sorted(f"{site}: {server}" for site, server in servers)
         if after_servers != before_servers:
             changes["servers"] = [", ".join(before_servers), ", ".join(after_servers)]
+        if connector.ca_bundle.strip() != before_cas.strip():  # the trusted CAs by name, not the whole PEM
+            changes["ca_bundle"] = [certificates.describe_bundle(before_cas), certificates.describe_bundle(connector.ca_bundle)]
         if password is not None and not creating:
             changes["password"] = ["", "changed"]
         reinstall = creating or bool(CONNECTION_FIELDS & changes.keys()) or "servers" in changes or "password" in changes

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from formtools.wizard.views import SessionWizardView
 
 from easconsole import extensions, tables
+from easconsole.exchange import certificates
 from easconsole.forms.connectors import AccountForm, DiscoveryForm, GeneralForm, SummaryForm
 from easconsole.forms.online import OnlineAccountForm
 from easconsole.generic import Action, ConsoleView, ObjectDeleteView, ObjectDetailView, ObjectListView, ObjectView
@@ -110,7 +111,11 @@ class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):
             online_account(obj) if obj.is_online else
             (_("Account"), [(_("Authentication"), obj.get_authentication_display()), (_("Connection account"), obj.username),
                             (_("Password"), _("stored, encrypted") if obj.password_encrypted else _("none")),
+                            *([(_("Kerberos realm"), obj.kerberos_realm or _("from the account")),
+                               (_("KDC"), obj.kerberos_kdc or _("found through DNS"))]
+                              if obj.authentication == ExchangeConnector.Authentication.KERBEROS else []),
                             (_("Port"), obj.port), (_("HTTPS"), obj.use_tls), (_("Validate certificate"), obj.verify_tls),
+                            (_("Trusted CAs"), certificates.describe_bundle(obj.ca_bundle) or _("the system's CA store")),
                             (_("Notification account"), obj.notification_account)]),
             (_("Discovery"), [(_("Full discovery"), _("every %(d)s day(s) at %(t)s") % {"d": obj.full_discovery_days, "t": obj.full_discovery_time}),
                               (_("Delta discovery"), _("every %(m)s minutes") % {"m": obj.delta_interval_minutes}),

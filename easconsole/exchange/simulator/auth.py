@@ -1,4 +1,4 @@
-"""HTTP authentication for the simulated endpoint: Basic, and NTLM/Negotiate with message encryption.
+"""HTTP authentication for the simulated endpoint: Basic, NTLM/Negotiate and Kerberos, with message encryption.
 
 NTLM is connection-oriented: the security context lives on the TCP connection (the handler keeps
 a `ConnectionAuth`), and once complete every request and response body on that connection may be
@@ -8,6 +8,10 @@ pyspnego's pure-Python NTLM acceptor only reads passwords from the file named by
 `NTLM_USER_FILE` variable. `NtlmUserFile` owns one such file per process and writes the line for
 an account (taken from `org.password_for`) just before the acceptor needs it, so several simulated
 organizations can share a process.
+
+Kerberos is accepted with a keytab holding `HTTP/<server address>` keys (see `kdc.py`): pyspnego's
+GSSAPI acceptor only reads the default keytab, so the process-wide `KRB5_KTNAME` names it. The
+client's principal (`user@REALM`) is mapped to the organization's account by its user part.
 """
 from __future__ import annotations
 
@@ -121,21 +125,31 @@ class AuthResult:
 class Authenticator:
     """Checks the Authorization header of a request against the organization's accounts."""
 
-    def __init__(self, org: PasswordSource, methods: tuple[str, ...] = ("basic", "ntlm"), realm: str = "Exchange") -> None:
+    def __init__(self, org: PasswordSource, methods: tuple[str, ...] = ("basic", "ntlm"), realm: str = "Exchange",
+                 keytab: str | None = None) -> None:
         self.org = org
         self.methods = tuple(m.lower() for m in methods)
         self.realm = realm
-        if "ntlm" in self.methods or "negotiate" in self.methods:
+        if self.accepts_ntlm:
             NtlmUserFile.shared()
+        if "kerberos" in self.methods:
+            if not keytab:
+                raise ValueError("Kerberos needs a keytab with the servers' HTTP/<address> keys")
+            os.environ["KRB5_KTNAME"] = f"FILE:{keytab}"
 
     @property
-    def uses_ntlm(self) -> bool:
+    def accepts_ntlm(self) -> bool:
         return "ntlm" in self.methods or "negotiate" in self.methods
+
+    @property
+    def offers_negotiate(self) -> bool:
+        """Offers Negotiate (SPNEGO with NTLM and/or Kerberos inside)."""
+        return self.accepts_ntlm or "kerberos" in self.methods
 
     def challenges(self) -> list[str]:
         """WWW-Authenticate values of a fresh 401, strongest first as IIS lists them."""
         values = []
-        if self.uses_ntlm:
+        if self.offers_negotiate:
             values.append("Negotiate")
         if "basic" in self.methods:
             values.append(f'Basic realm="{self.realm}"')
@@ -149,7 +163,7 @@ class Authenticator:
         if scheme == "basic" and "basic" in self.methods:
             conn.context, conn.account = None, None
             return AuthResult(self._basic(value.strip()))
-        if scheme in ("negotiate", "ntlm") and self.uses_ntlm:
+        if scheme in ("negotiate", "ntlm") and self.offers_negotiate:
             return self._negotiate(scheme, value.strip(), conn)
         return AuthResult(None)
 
@@ -174,7 +188,9 @@ class Authenticator:
         except binascii.Error:
             return AuthResult(None)
         identity = ntlm_identity(token)
-        if identity is None:  # a first (NEGOTIATE) token starts a new context on this connection
+        if identity is not None and not self.accepts_ntlm:
+            return AuthResult(None)
+        if identity is None:  # a first token (NTLM NEGOTIATE, or Kerberos) starts a new context on this connection
             conn.context = spnego.server(protocol="negotiate")
             conn.account = None
         elif conn.context is None:
@@ -194,7 +210,14 @@ class Authenticator:
         encoded = f"{label} {base64.b64encode(out).decode()}" if out else None
         if not conn.context.complete:
             return AuthResult(None, challenge=encoded or label)
-        domain, user = identity or ("", "")
+        if identity is None:  # Kerberos: the ticket names the client
+            principal = str(getattr(conn.context, "client_principal", None) or "")
+            conn.account = self.org.canonical_account(principal.rpartition("@")[0] or principal)
+            conn.method = "kerberos"
+            if conn.account is None:
+                conn.context = None
+            return AuthResult(conn.account, final_token=encoded)
+        domain, user = identity
         name = f"{domain}\\{user}" if domain else user
         conn.account = self.org.canonical_account(name) or self.org.canonical_account(user) or name
         conn.method = "ntlm"

@@ -28,7 +28,8 @@ class SimulatedExchange:
         org: the engine's Organization. Replaced by `type(org).load(state_file)` at start when the
             state file exists.
         port: the port every server listens on (0 picks a free one shared by all servers).
-        auth: accepted HTTP auth methods: "basic", "ntlm" (NTLM/Negotiate with message encryption).
+        auth: accepted HTTP auth methods: "basic", "ntlm" (NTLM/Negotiate with message encryption),
+            "kerberos" (Kerberos inside Negotiate, with message encryption; needs `keytab`).
         https: serve HTTPS with a generated CA (see `ca_file`).
         control_port: port of the JSON control API on 127.0.0.1 (0 picks a free one).
         state_file: JSON file the organization is saved to on changes and at stop.
@@ -36,6 +37,7 @@ class SimulatedExchange:
         control_token: token for the control API (random when None).
         tls_dir: where the HTTPS CA and certificate live; reused across restarts while they cover the
             servers' addresses (a temporary directory, removed at stop, when None).
+        keytab: keytab with the `HTTP/<server address>` keys, for "kerberos" (see `kdc.py`).
     """
 
     def __init__(
@@ -50,8 +52,10 @@ class SimulatedExchange:
         bind_base: str = DEFAULT_BIND_BASE,
         control_token: str | None = None,
         tls_dir: str | None = None,
+        keytab: str | None = None,
     ) -> None:
         self.org = org
+        self.keytab = keytab
         self.requested_port = port
         self.auth = tuple(auth)
         self.https = https
@@ -77,7 +81,8 @@ class SimulatedExchange:
         if self.state_file and os.path.exists(self.state_file):
             self.org = type(self.org).load(self.state_file)
         self.registry = ShellRegistry(self.org)
-        authenticator = Authenticator(self.org, self.auth, realm=getattr(self.org, "domain", "Exchange"))
+        authenticator = Authenticator(self.org, self.auth, realm=getattr(self.org, "domain", "Exchange"),
+                                      keytab=self.keytab)
         base = ipaddress.IPv4Address(self.bind_base)
         addresses = [str(base + i) for i in range(len(self.org.servers))]
         for server, address in zip(self.org.servers, addresses):

@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -88,6 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
                 log.debug("could not decrypt request", exc_info=True)
                 self._plain(400)
                 return
+        listener.count_request("basic" if self.auth_state.context is None else self.auth_state.method or "", encrypted)
         status, payload = listener.dispatch(body, result.account, self.client_address[0])
         content_type = SOAP_CONTENT_TYPE
         if encrypted:
@@ -177,6 +179,12 @@ class ExchangeListener:
         self._on_close_server = on_close_server
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.requests: Counter[tuple[str, bool]] = Counter()  # (auth method, encrypted) -> SOAP requests served
+        self._count_lock = threading.Lock()
+
+    def count_request(self, method: str, encrypted: bool) -> None:
+        with self._count_lock:
+            self.requests[(method, encrypted)] += 1
 
     @property
     def running(self) -> bool:

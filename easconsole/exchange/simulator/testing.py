@@ -44,12 +44,14 @@ def running_simulator(
     state_file: str | None = None,
     bind_base: str = "127.0.0.11",
     tls_dir: str | None = None,
+    keytab: str | None = None,
     **generate_kwargs: Any,
 ) -> Iterator[SimulatedExchange]:
     """Start a simulated organization on free ports, yield the runner, stop it cleanly."""
     if org is None:
         org = make_organization(seed=seed, devices=devices, accounts=accounts, **generate_kwargs)
-    sim = SimulatedExchange(org, auth=auth, https=https, state_file=state_file, bind_base=bind_base, tls_dir=tls_dir)
+    sim = SimulatedExchange(org, auth=auth, https=https, state_file=state_file, bind_base=bind_base, tls_dir=tls_dir,
+                            keytab=keytab)
     sim.start()
     try:
         yield sim

@@ -6,7 +6,7 @@ from django_q.models import Task
 from django_tables2.columns import library
 
 from easconsole import text
-from easconsole.models import AuditEvent, Role, RoleAssignment, Site
+from easconsole.models import AuditEvent, ConsoleAccount, Role, RoleAssignment, Site
 
 
 @library.register
@@ -141,3 +141,18 @@ class StatusMessageTable(ConsoleTable):
 
         model = StatusMessage
         fields = ["time", "severity", "site", "component", "message_id", "connector", "description"]
+
+
+class AccountTable(ConsoleTable):
+    """Administration ▸ Security ▸ Accounts."""
+
+    username = tables.Column(linkify=True)
+    name = TextColumn(_("Name"), accessor="get_full_name", order_by=("last_name", "first_name"))
+    email = tables.Column(_("E-mail address"))
+    is_active = tables.BooleanColumn(_("Enabled"))
+    source = tables.Column(_("Signs in with"), orderable=False)
+    last_login = tables.DateTimeColumn(_("Last sign-in"))
+
+    class Meta(ConsoleTable.Meta):
+        model = ConsoleAccount
+        fields = ["username", "name", "email", "is_active", "source", "last_login"]

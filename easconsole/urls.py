@@ -2,7 +2,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from easconsole.views import administration, connectors, home, monitoring, reports
+from easconsole.views import accounts, administration, connectors, home, monitoring, reports
 
 
 console_patterns = [
@@ -16,6 +16,11 @@ console_patterns = [
     path("administration/security/administrative-users/<int:pk>/", administration.RoleAssignmentDetailView.as_view(), name="roleassignment_detail"),
     path("administration/security/administrative-users/<int:pk>/edit/", administration.RoleAssignmentEditView.as_view(), name="roleassignment_edit"),
     path("administration/security/administrative-users/<int:pk>/delete/", administration.RoleAssignmentDeleteView.as_view(), name="roleassignment_delete"),
+    path("administration/security/accounts/", accounts.AccountListView.as_view(), name="consoleaccount_list"),
+    path("administration/security/accounts/add/", accounts.AccountEditView.as_view(), name="consoleaccount_add"),
+    path("administration/security/accounts/<int:pk>/", accounts.AccountDetailView.as_view(), name="consoleaccount_detail"),
+    path("administration/security/accounts/<int:pk>/edit/", accounts.AccountEditView.as_view(), name="consoleaccount_edit"),
+    path("administration/security/accounts/<int:pk>/password/", accounts.AccountPasswordView.as_view(), name="consoleaccount_password"),
     path("administration/security/roles/", administration.RoleListView.as_view(), name="role_list"),
     path("administration/security/roles/<int:pk>/", administration.RoleDetailView.as_view(), name="role_detail"),
     path("administration/exchange-connectors/", connectors.ExchangeConnectorListView.as_view(), name="exchangeconnector_list"),

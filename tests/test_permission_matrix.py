@@ -44,6 +44,11 @@ MATRIX = {
     "easconsole:roleassignment_add": Expect(full_admin_only(), post=ADMIN_WRITE),
     "easconsole:roleassignment_edit": Expect(full_admin_only(), pk("assignment"), post=ADMIN_WRITE),
     "easconsole:roleassignment_delete": Expect(full_admin_only(), pk("assignment"), post=ADMIN_WRITE),
+    "easconsole:consoleaccount_list": Expect(full_admin_only()),
+    "easconsole:consoleaccount_detail": Expect(full_admin_only(), pk("account")),
+    "easconsole:consoleaccount_add": Expect(full_admin_only(), post=ADMIN_WRITE),
+    "easconsole:consoleaccount_edit": Expect(full_admin_only(), pk("account"), post=ADMIN_WRITE),
+    "easconsole:consoleaccount_password": Expect(full_admin_only(), pk("account"), post=ADMIN_WRITE),
     "easconsole:role_list": Expect(full_admin_only()),
     "easconsole:role_detail": Expect(full_admin_only(), pk("role")),
     "easconsole:task_list": Expect(console_read()),
@@ -181,6 +186,7 @@ def objects(db):
         "connector": ExchangeConnector.objects.create(name="Contoso Exchange", site=site),  # policies
         "collection": CollectionFactory(name="Executives"),
         "assignment": RoleAssignment.objects.get(user=other),
+        "account": other,  # local accounts
         "role": Role.objects.get(name="Operations Administrator"),
         "event": audit.record(user=other, action="sign in"),
         "status_message": StatusMessage.objects.create(site=site, message_id=1015, description="Installed."),

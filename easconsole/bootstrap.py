@@ -47,8 +47,11 @@ def ensure_venv(requirements: str) -> None:
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
         return
     say(f"installing the pinned packages of {requirements}")
-    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", ROOT / requirements)
-    stamp.write_text(digest.hexdigest())
+    if ensure_debian_packages(LDAP_BUILD_PACKAGES, "sign-in with the directory shows as unavailable until they are installed"):
+        run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", ROOT / requirements)
+        stamp.write_text(digest.hexdigest())
+    else:  # no stamp: the next run installs python-ldap once the libraries are there
+        run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", without_ldap(requirements))
 
 
 def ensure_chromium() -> None:
@@ -64,6 +67,40 @@ def ensure_chromium() -> None:
     run("apt-get", "install", "-y", "-qq", "chromium", env=env)
 
 
+# --- directory sign-in: python-ldap builds against these; the tests run a real slapd (docs/users.md)
+LDAP_BUILD_PACKAGES = ("libldap2-dev", "libsasl2-dev")
+LDAP_TEST_PACKAGES = ("slapd", "ldap-utils")
+
+
+def ensure_debian_packages(packages: tuple[str, ...], purpose: str) -> bool:
+    """Install Debian's ``packages`` when missing and we may; False (and why) when they stay missing."""
+    if not shutil.which("dpkg"):
+        say(f"not a Debian system: without {' '.join(packages)}, {purpose}")
+        return False
+    missing = [p for p in packages if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
+    if not missing:
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        say(f"{' '.join(missing)} missing and cannot be installed here: {purpose}")
+        return False
+    say(f"installing Debian's {' '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", *missing, env=env)
+    return True
+
+
+def without_ldap(requirements: str) -> str:
+    """A copy of ``requirements`` (and requirements.txt) without python-ldap and django-auth-ldap."""
+    lines = []
+    for name in ("requirements.txt", requirements):
+        lines += [line for line in (ROOT / name).read_text().splitlines()
+                  if not line.startswith(("-r ", "python-ldap", "django-auth-ldap"))]
+    (VENV / "requirements-without-ldap.txt").write_text("\n".join(lines) + "\n")
+    return str(VENV / "requirements-without-ldap.txt")
+# --- end directory sign-in
+
+
 def manage(*args, env=None) -> None:
     run(PYTHON, "manage.py", *args, env=env)
 
@@ -71,6 +108,7 @@ def manage(*args, env=None) -> None:
 def test(args: list[str]) -> int:
     ensure_venv("requirements-test.txt")
     ensure_chromium()
+    ensure_debian_packages(LDAP_TEST_PACKAGES, "the directory sign-in tests need slapd and will fail")
     say("running the test suite" + (f" against {os.environ['DATABASE_URL'].split('@')[-1]}" if os.environ.get("DATABASE_URL") else " on SQLite"))
     return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
 

@@ -2,6 +2,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from easconsole.signin import oidc
 from easconsole.views import accounts, administration, connectors, home, monitoring, reports
 
 
@@ -45,6 +46,9 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("accounts/login/", home.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Entra ID sign-in (404 unless EASCONSOLE_OIDC_CLIENT_ID is set)
+    path("accounts/entra-id/authenticate/", oidc.EntraIdRequestView.as_view(), name="oidc_authentication_init"),
+    path("accounts/entra-id/callback/", oidc.EntraIdCallbackView.as_view(), name="oidc_authentication_callback"),
     path("", include((console_patterns, "easconsole"))),
     path("assets/", include("devices.urls")),
     path("administration/", include("policies.urls")),

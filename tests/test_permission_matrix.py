@@ -34,6 +34,9 @@ MATRIX = {
     "home": Expect(everyone(REDIRECT, anonymous=REDIRECT)),
     "login": Expect(everyone(OK, **{p: REDIRECT for p in PERSONAS if p != "anonymous"})),
     "logout": Expect(everyone(NOT_ALLOWED)),
+    # Entra ID sign-in: not configured here, so absent for everyone (tests/signin/test_oidc.py signs in through it).
+    "oidc_authentication_init": Expect(everyone(NOT_FOUND)),
+    "oidc_authentication_callback": Expect(everyone(NOT_FOUND)),
     "easconsole:site_list": Expect(console_read()),
     "easconsole:site_detail": Expect(console_read(), pk("site")),
     "easconsole:site_add": Expect(full_admin_only(), post=ADMIN_WRITE),

@@ -17,6 +17,13 @@ def sign_in_methods() -> dict:
     }
 
 
+def entra_id_failed_message(request) -> str:
+    if request.GET.get("entra") != "failed":
+        return ""
+    return _("Sign-in with Microsoft Entra ID did not succeed. Try again, or ask your administrator whether the console "
+             "is registered for you in Entra ID.")
+
+
 def directory_down_message(request) -> str:
     """The sign-in page's words when the directory could not be reached for this request."""
     if not getattr(request, "easconsole_directory_error", None):

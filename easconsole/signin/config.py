@@ -6,6 +6,9 @@ Nothing here needs python-ldap to be importable: without it, LDAP sign-in is rep
 from __future__ import annotations
 
 import importlib.util
+import os
+
+from django.core.exceptions import ImproperlyConfigured
 
 LDAP_BACKEND = "easconsole.signin.ldap.DirectoryBackend"
 OIDC_BACKEND = "easconsole.signin.oidc.EntraIdBackend"
@@ -49,6 +52,8 @@ def _ldap_settings(environ, uri: str) -> dict:
     timeout = int(environ.get("EASCONSOLE_LDAP_TIMEOUT", "5"))
     options = {ldap.OPT_REFERRALS: 0, ldap.OPT_NETWORK_TIMEOUT: timeout, ldap.OPT_TIMEOUT: timeout}
     if ca_file := environ.get("EASCONSOLE_LDAP_CA_FILE", "").strip():
+        if not os.path.isfile(ca_file):
+            raise ImproperlyConfigured(f"EASCONSOLE_LDAP_CA_FILE names {ca_file}, which is not a file.")
         options[ldap.OPT_X_TLS_CACERTFILE] = ca_file
         options[ldap.OPT_X_TLS_NEWCTX] = 0  # must come last: python-ldap applies options in order
     active_directory = environ.get("EASCONSOLE_LDAP_GROUP_TYPE", "active_directory") == "active_directory"

@@ -31,9 +31,10 @@ def bind_password() -> str:
 class DirectoryBackend(LDAPBackend):
     @property
     def settings(self):
+        fresh = self._settings is None  # a backend is made for each sign-in: a changed password needs no restart
         settings = super().settings
-        if settings.BIND_DN and not settings.BIND_AS_AUTHENTICATING_USER:
-            settings.BIND_PASSWORD = bind_password()  # read at each use: a changed password needs no restart
+        if fresh and settings.BIND_DN and not settings.BIND_AS_AUTHENTICATING_USER:
+            settings.BIND_PASSWORD = bind_password()
         return settings
 
     @settings.setter

@@ -9,6 +9,8 @@ groups (userPrincipalName, sAMAccountName, userAccountControl, nested groups).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import ipaddress
 import socket
 import subprocess
 import textwrap
@@ -16,6 +18,10 @@ from pathlib import Path
 
 import ldap
 import ldap.modlist
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from easconsole.exchange.simulator.testing import wait_until
 
@@ -84,22 +90,51 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def write_certificates(folder: Path) -> None:
+    """A test CA (ca.pem) and the server's certificate for 127.0.0.1 signed by it (server.pem, server.key)."""
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def certificate(subject, issuer, public_key, signing_key, *, ca: bool):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+                   .not_valid_after(now + dt.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        return builder.sign(signing_key, hashes.SHA256())
+
+    ca_key, server_key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Contoso Test Root CA")])
+    ca = certificate(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True)
+    server = certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), ca_name, server_key.public_key(), ca_key, ca=False)
+    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (folder / "server.pem").write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    (folder / "server.key").write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                                                serialization.NoEncryption()))
+
+
 class Directory:
     def __init__(self, folder: Path):
         self.folder = folder
-        self.port = free_port()
-        self.uri = f"ldap://127.0.0.1:{self.port}"
+        self.port, self.tls_port = free_port(), free_port()
+        self.uri = f"ldap://127.0.0.1:{self.port}"  # StartTLS offered
+        self.ldaps_uri = f"ldaps://127.0.0.1:{self.tls_port}"
+        self.ca_file = str(folder / "ca.pem")
         self.process: subprocess.Popen | None = None
 
     def configure(self) -> None:
         (self.folder / "db").mkdir(parents=True)
         (self.folder / "ad.schema").write_text(AD_SCHEMA)
+        write_certificates(self.folder)
         (self.folder / "slapd.conf").write_text(textwrap.dedent(f"""\
             include /etc/ldap/schema/core.schema
             include /etc/ldap/schema/cosine.schema
             include /etc/ldap/schema/inetorgperson.schema
             include {self.folder / 'ad.schema'}
             pidfile {self.folder / 'slapd.pid'}
+            TLSCACertificateFile {self.folder / 'ca.pem'}
+            TLSCertificateFile {self.folder / 'server.pem'}
+            TLSCertificateKeyFile {self.folder / 'server.key'}
             modulepath /usr/lib/ldap
             moduleload back_mdb
             database mdb
@@ -115,7 +150,7 @@ class Directory:
                        capture_output=True)
 
     def start(self) -> None:
-        self.process = subprocess.Popen([SLAPD, "-f", str(self.folder / "slapd.conf"), "-h", f"{self.uri}/", "-d", "0"],
+        self.process = subprocess.Popen([SLAPD, "-f", str(self.folder / "slapd.conf"), "-h", f"{self.uri}/ {self.ldaps_uri}/", "-d", "0"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_until(self._answers, timeout=20, message="slapd did not answer on loopback")
 

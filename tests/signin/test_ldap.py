@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from easconsole.models import AuditEvent, DirectorySecret
-from tests.signin.directory import BIND_PASSWORD, PASSWORD
+from tests.signin.directory import BIND_PASSWORD, PASSWORD, write_certificates
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -93,3 +93,45 @@ def test_without_python_ldap_the_page_names_the_packages_and_local_accounts_work
     User.objects.create_user("local-admin", password="Local-Pass-42x")
     client, response = sign_in("local-admin", "Local-Pass-42x")
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("transport", ["ldaps", "starttls"])
+def test_sign_in_over_tls_checks_the_directory_certificate(ldap_console, settings, transport):
+    from tests.signin.conftest import configure_console
+
+    tls = {"EASCONSOLE_LDAP_URI": ldap_console.ldaps_uri} if transport == "ldaps" else {"EASCONSOLE_LDAP_START_TLS": "1"}
+    configure_console(settings, {**ldap_console.environment(), **tls, "EASCONSOLE_LDAP_CA_FILE": ldap_console.ca_file})
+    client, response = sign_in("jdoe")
+    assert response.status_code == 302 and client.session["_auth_user_id"]
+    other = ldap_console.folder / "other-ca"  # another organization's CA: the directory's certificate is not trusted
+    if not other.exists():
+        other.mkdir()
+        write_certificates(other)
+    configure_console(settings, {**ldap_console.environment(), **tls, "EASCONSOLE_LDAP_CA_FILE": str(other / "ca.pem")})
+    client, response = sign_in("jdoe")
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    assert "The directory cannot be reached right now" in response.text
+
+
+def test_a_missing_ca_file_is_a_clear_configuration_error(directory, tmp_path):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from easconsole.signin.config import directory_settings
+
+    with pytest.raises(ImproperlyConfigured, match="EASCONSOLE_LDAP_CA_FILE"):
+        directory_settings({**directory.environment(), "EASCONSOLE_LDAP_CA_FILE": str(tmp_path / "nowhere.pem")})
+
+
+def test_the_settings_put_the_directory_after_local_accounts_and_axes(monkeypatch, tmp_path, directory):
+    import importlib.util
+    from pathlib import Path
+
+    monkeypatch.setenv("EASCONSOLE_VAR_DIR", str(tmp_path))
+    for name, value in directory.environment().items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("settings_under_test", Path(__file__).resolve().parents[2] / "easconsole" / "settings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.AUTHENTICATION_BACKENDS == ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend",
+                                              "easconsole.signin.ldap.DirectoryBackend", "guardian.backends.ObjectPermissionBackend"]
+    assert module.AUTH_LDAP_SERVER_URI == directory.uri and module.AUTH_LDAP_MIRROR_GROUPS

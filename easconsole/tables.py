@@ -146,12 +146,12 @@ class StatusMessageTable(ConsoleTable):
 class AccountTable(ConsoleTable):
     """Administration ▸ Security ▸ Accounts."""
 
-    username = tables.Column(linkify=True)
-    name = TextColumn(_("Name"), accessor="get_full_name", order_by=("last_name", "first_name"))
-    email = tables.Column(_("E-mail address"))
-    is_active = tables.BooleanColumn(_("Enabled"))
-    source = tables.Column(_("Signs in with"), orderable=False)
-    last_login = tables.DateTimeColumn(_("Last sign-in"))
+    username = TextColumn(verbose_name=_("User name"), linkify=True)
+    name = TextColumn(verbose_name=_("Name"), accessor="get_full_name", order_by=("last_name", "first_name"))
+    email = TextColumn(verbose_name=_("E-mail address"))
+    is_active = tables.BooleanColumn(verbose_name=_("Enabled"))
+    source = tables.Column(verbose_name=_("Signs in with"), orderable=False)
+    last_login = tables.DateTimeColumn(verbose_name=_("Last sign-in"))
 
     class Meta(ConsoleTable.Meta):
         model = ConsoleAccount

@@ -30,7 +30,7 @@ class AccountForm(ConsoleModelForm):
     class Meta:
         model = ConsoleAccount
         fields = ["username", "first_name", "last_name", "email", "is_active"]
-        labels = {"is_active": _("Enabled"), "email": _("E-mail address")}
+        labels = {"username": _("User name"), "is_active": _("Enabled"), "email": _("E-mail address")}
         help_texts = {"username": MATCH_HELP, "email": MATCH_HELP,
                       "is_active": _("A disabled account cannot sign in; its history stays.")}
 

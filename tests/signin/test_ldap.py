@@ -68,6 +68,8 @@ def test_directory_down_says_so_and_local_accounts_still_sign_in(ldap_console, s
     assert response.status_code == 200
     assert "The directory cannot be reached right now" in response.text and "Local accounts still can." in response.text
     assert BIND_PASSWORD not in response.text
+    failure = AuditEvent.objects.get(action="sign in", outcome="failure")
+    assert (failure.username, failure.message) == ("jdoe", "The directory could not be reached.")
     local = User.objects.create_user("break-glass", password="Local-Pass-42x")
     client, signed_in = sign_in("break-glass", "Local-Pass-42x")
     assert signed_in.status_code == 302 and client.session["_auth_user_id"] == str(local.pk)

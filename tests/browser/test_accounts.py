@@ -34,3 +34,19 @@ def test_an_administrator_creates_a_local_account_that_then_signs_in(page, brows
     sign_in(person, "jdoe@contoso.com", "Correct-Horse-42")
     expect(person.get_by_role("heading", name="My Devices")).to_be_visible()
     context.close()
+
+
+def test_an_administrator_gives_a_role_to_a_directory_group_nobody_brought_in_yet(page, screenshot):
+    from easconsole.models import RoleAssignment
+
+    make_persona("full_admin")
+    sign_in(page, "full_admin", PASSWORD)
+    page.get_by_role("link", name="Administrative Users").click()
+    page.get_by_role("link", name="Add User or Group").click()
+    page.get_by_label("A group").check()
+    page.get_by_label("Or a directory group").fill("EAS-Operators")
+    page.locator("#id_role").select_option(label="Operations Administrator")
+    screenshot(page, "administrative-users-directory-group")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved EAS-Operators (group) - Operations Administrator.")).to_be_visible()
+    assert RoleAssignment.objects.get(group__name="EAS-Operators").role.name == "Operations Administrator"

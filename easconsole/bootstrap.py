@@ -4,12 +4,12 @@
     python3 -m easconsole.bootstrap test [pytest args...]  # the whole test suite
 
 Both create the virtual environment in .venv and install the pinned packages when the
-requirements files changed. Kerberos needs MIT's libraries from Debian (krb5-user, and libkrb5-dev
-to build the pinned gssapi and krb5): they are installed when missing and this machine lets us (root
-with apt-get); where it does not, the Kerberos packages are left out and the console offers the
-other authentication methods, naming what to install. ``test`` also installs Debian's chromium for
-the browser tests, and the MIT KDC (krb5-kdc, krb5-admin-server) and libfaketime for the Kerberos
-tests, when they are missing and the machine lets us.
+requirements files changed. Two features need Python packages built against Debian's libraries:
+Kerberos to Exchange (gssapi and krb5, against MIT's libkrb5-dev) and sign-in with the directory
+(python-ldap, against libldap2-dev and libsasl2-dev). Those libraries are installed when missing and
+this machine lets us (root with apt-get); where it does not, that feature's Python packages are left
+out, the console shows the feature as unavailable and names what to install. ``test`` also installs
+what the tests run against: Debian's chromium, MIT's KDC and libfaketime, and slapd.
 """
 from __future__ import annotations
 
@@ -26,11 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
-CHROMIUM = Path("/usr/bin/chromium")
-KERBEROS_PYTHON = ("gssapi", "krb5")  # built against MIT's libkrb5 (krb5-config from libkrb5-dev)
-KERBEROS_DEBIAN = {"krb5-config": "libkrb5-dev", "kinit": "krb5-user", "cc": "gcc"}
-KDC_DEBIAN = {"/usr/sbin/krb5kdc": "krb5-kdc", "/usr/sbin/kadmin.local": "krb5-admin-server",
-              "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1": "libfaketime"}
+# feature -> (Debian packages its Python packages build against, those Python packages)
+OPTIONAL = {
+    "Kerberos to Exchange": (("gcc", "libkrb5-dev", "krb5-user"), ("gssapi", "krb5")),
+    "sign-in with the directory": (("gcc", "libldap2-dev", "libsasl2-dev"), ("python-ldap", "django-auth-ldap")),
+}
+# What the tests run against: a browser, a KDC (with libfaketime for clock skew), a directory server.
+TEST_PACKAGES = ("chromium", "krb5-kdc", "krb5-admin-server", "libfaketime", "slapd", "ldap-utils")
 
 
 def say(message: str) -> None:
@@ -39,6 +41,49 @@ def say(message: str) -> None:
 
 def run(*args, **kwargs) -> None:
     subprocess.run([str(a) for a in args], check=True, cwd=ROOT, **kwargs)
+
+
+def missing_debian(packages: tuple[str, ...]) -> list[str]:
+    """The packages dpkg does not have installed (all of them on a system without dpkg)."""
+    if not shutil.which("dpkg"):
+        return list(packages)
+    return [p for p in packages if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
+
+
+def apt_install(packages: tuple[str, ...], why: str) -> bool:
+    """Install the Debian packages that are missing, if we may (root with apt-get); False when some stay missing."""
+    missing = missing_debian(packages)
+    if not missing:
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        say(f"{' '.join(missing)} missing and cannot be installed here ({why}): install Debian's {' '.join(missing)}")
+        return False
+    say(f"installing Debian's {' '.join(missing)} ({why})")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", *missing, env=env)
+    return True
+
+
+def left_out() -> list[str]:
+    """The Python packages of the optional features whose Debian libraries are missing and stay missing."""
+    names = []
+    for feature, (debian, python) in OPTIONAL.items():
+        if not apt_install(debian, feature):
+            say(f"{feature} is left out: the console shows it as unavailable until the packages above are installed")
+            names += python
+    return names
+
+
+def without(requirements: str, names: list[str]) -> Path:
+    """A copy of ``requirements`` (and of requirements.txt, which it includes) without the named packages."""
+    folder = VENV / "requirements-partial"
+    folder.mkdir(exist_ok=True)
+    for name in {"requirements.txt", requirements}:
+        lines = (ROOT / name).read_text().splitlines()
+        kept = [line for line in lines if line.split("==")[0].strip().lower() not in names]
+        (folder / name).write_text("\n".join(kept) + "\n")
+    return folder / requirements
 
 
 def ensure_venv(requirements: str) -> None:
@@ -55,60 +100,11 @@ def ensure_venv(requirements: str) -> None:
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
         return
     say(f"installing the pinned packages of {requirements}")
-    pinned = ROOT / requirements
-    if not shutil.which("krb5-config"):
-        say("Kerberos is left out (MIT's libkrb5-dev is missing): the console offers NTLM, Negotiate and Basic; "
-            "install Debian's krb5-user and libkrb5-dev, then run this again")
-        pinned = without_kerberos(requirements)
-    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", pinned)
-    if pinned == ROOT / requirements:
+    names = left_out()
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r",
+        without(requirements, names) if names else ROOT / requirements)
+    if not names:  # without a stamp, the next run installs what was left out once the libraries are there
         stamp.write_text(digest.hexdigest())
-
-
-def without_kerberos(requirements: str) -> Path:
-    """A copy of the requirements (and of requirements.txt it includes) without gssapi and krb5."""
-    folder = VENV / "requirements-without-kerberos"
-    folder.mkdir(exist_ok=True)
-    for name in {"requirements.txt", requirements}:
-        lines = (ROOT / name).read_text().splitlines()
-        kept = [line for line in lines if line.split("==")[0].strip().lower() not in KERBEROS_PYTHON]
-        (folder / name).write_text("\n".join(kept) + "\n")
-    return folder / requirements
-
-
-def apt_install(packages: list[str], why: str) -> bool:
-    """Install Debian packages if we may (root with apt-get); False when we may not."""
-    if not packages:
-        return True
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        say(f"{' '.join(packages)} missing and cannot be installed here ({why}): install Debian's {' '.join(packages)}")
-        return False
-    say(f"installing Debian's {' '.join(packages)} ({why})")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run("apt-get", "update", "-qq", env=env)
-    run("apt-get", "install", "-y", "-qq", *packages, env=env)
-    return True
-
-
-def ensure_kerberos(*, kdc: bool = False) -> None:
-    """MIT Kerberos's libraries (and, for the tests, its KDC and libfaketime) when missing and we may."""
-    missing = [package for tool, package in KERBEROS_DEBIAN.items() if not shutil.which(tool)]
-    if kdc:
-        missing += [package for path, package in KDC_DEBIAN.items() if not Path(path).exists()]
-    apt_install(missing, "Kerberos to Exchange" + (" and its tests' KDC" if kdc else ""))
-
-
-def ensure_chromium() -> None:
-    """Install Debian's chromium for the browser tests if it is missing and we may."""
-    if CHROMIUM.exists():
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        say("chromium is missing and cannot be installed here: the browser tests will fail; install Debian's chromium package")
-        return
-    say("installing Debian's chromium for the browser tests")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run("apt-get", "update", "-qq", env=env)
-    run("apt-get", "install", "-y", "-qq", "chromium", env=env)
 
 
 def manage(*args, env=None) -> None:
@@ -116,9 +112,8 @@ def manage(*args, env=None) -> None:
 
 
 def test(args: list[str]) -> int:
-    ensure_kerberos(kdc=True)
+    apt_install(TEST_PACKAGES, "what the browser, Kerberos and directory tests run against; without them they fail")
     ensure_venv("requirements-test.txt")
-    ensure_chromium()
     say("running the test suite" + (f" against {os.environ['DATABASE_URL'].split('@')[-1]}" if os.environ.get("DATABASE_URL") else " on SQLite"))
     return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
 
@@ -139,7 +134,6 @@ def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: floa
 def demo(args: list[str]) -> int:
     port = args[args.index("--port") + 1] if "--port" in args else "8000"
     exchange_port = int(os.environ.get("EASCONSOLE_DEMO_EXCHANGE_PORT", "5985"))
-    ensure_kerberos()
     ensure_venv("requirements.txt")
     env = {**os.environ, "EASCONSOLE_DEMO": "1"}
     manage("migrate", "--noinput", "-v", "0", env=env)

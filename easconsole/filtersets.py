@@ -4,7 +4,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from easconsole.models import AuditEvent, RoleAssignment, Site, StatusMessage
+from easconsole.models import AuditEvent, ConsoleAccount, RoleAssignment, Site, StatusMessage
 
 
 class DateInput(django_filters.widgets.forms.DateInput):
@@ -65,3 +65,12 @@ class StatusMessageFilterSet(SearchFilterSet):
     class Meta:
         model = StatusMessage
         fields = ["q", "severity", "message_id", "connector"]
+
+
+class AccountFilterSet(SearchFilterSet):
+    search_fields = ("username", "first_name", "last_name", "email")
+    is_active = YesNoFilter(label=_("Enabled"))
+
+    class Meta:
+        model = ConsoleAccount
+        fields = ["q", "is_active"]

@@ -88,6 +88,7 @@ WORKSPACES: tuple[Workspace, ...] = (
                 _("Security"),
                 (
                     Node(_("Administrative Users"), "easconsole:roleassignment_list", "easconsole.assign_role", ("easconsole:roleassignment_",)),
+                    Node(_("Accounts"), "easconsole:consoleaccount_list", "easconsole.assign_role", ("easconsole:consoleaccount_",)),
                     Node(_("Security Roles"), "easconsole:role_list", "easconsole.assign_role", ("easconsole:role_",)),
                 ),
             ),

@@ -13,6 +13,7 @@ Environment variables:
     EASCONSOLE_VAR_DIR    where the database, logs and the generated secret key live (default: var/).
     EASCONSOLE_REMOTE_USER "1" to sign people in as the REMOTE_USER their front server authenticated
                           (Windows authentication; docs/users.md).
+    EASCONSOLE_LDAP_*, EASCONSOLE_OIDC_*  sign-in with Active Directory / LDAP and Entra ID (docs/users.md).
 """
 import os
 import secrets
@@ -138,6 +139,13 @@ if env_flag("EASCONSOLE_REMOTE_USER"):
                       "django.contrib.auth.middleware.PersistentRemoteUserMiddleware")
     AUTHENTICATION_BACKENDS.insert(1, "devices.affinity.accounts.RemoteUserBackend")
 # --- end sign-in by a front server
+# --- directory sign-in (docs/users.md): Active Directory / LDAP and Entra ID, from the environment; after the
+# local accounts, so that they still sign in at once while the directory is down.
+from easconsole.signin.config import directory_settings  # noqa: E402
+
+globals().update(directory_settings(os.environ))
+AUTHENTICATION_BACKENDS[-1:-1] = EASCONSOLE_SIGN_IN_BACKENDS  # noqa: F821 - set just above
+# --- end directory sign-in
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},

@@ -29,7 +29,8 @@ def sign_in_failed(sender, credentials, request=None, **kwargs):
         username=str(credentials.get("username", ""))[:150],
         action="sign in",
         outcome=AuditEvent.Outcome.FAILURE,
-        message="Wrong user name or password.",
+        message="The directory could not be reached." if getattr(request, "easconsole_directory_error", None)
+        else "Wrong user name or password.",
         address=audit.client_address(request) if request is not None else None,
     )
 

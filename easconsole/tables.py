@@ -7,7 +7,7 @@ from django_tables2 import utils as tables_utils
 from django_tables2.columns import library
 
 from easconsole import text
-from easconsole.models import AuditEvent, Role, RoleAssignment, Site
+from easconsole.models import AuditEvent, ConsoleAccount, Role, RoleAssignment, Site
 
 _signatures: dict = {}
 _inspect_signature = tables_utils.signature
@@ -157,3 +157,18 @@ class StatusMessageTable(ConsoleTable):
 
         model = StatusMessage
         fields = ["time", "severity", "site", "component", "message_id", "connector", "description"]
+
+
+class AccountTable(ConsoleTable):
+    """Administration ▸ Security ▸ Accounts."""
+
+    username = TextColumn(verbose_name=_("User name"), linkify=True)
+    name = TextColumn(verbose_name=_("Name"), accessor="get_full_name", order_by=("last_name", "first_name"))
+    email = TextColumn(verbose_name=_("E-mail address"))
+    is_active = tables.BooleanColumn(verbose_name=_("Enabled"))
+    source = tables.Column(verbose_name=_("Signs in with"), orderable=False)
+    last_login = tables.DateTimeColumn(verbose_name=_("Last sign-in"))
+
+    class Meta(ConsoleTable.Meta):
+        model = ConsoleAccount
+        fields = ["username", "name", "email", "is_active", "source", "last_login"]

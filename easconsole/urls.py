@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from easconsole import health
-from easconsole.views import administration, connectors, home, monitoring, reports
+from easconsole.signin import oidc
+from easconsole.views import accounts, administration, connectors, home, monitoring, reports
 
 
 console_patterns = [
@@ -17,6 +18,11 @@ console_patterns = [
     path("administration/security/administrative-users/<int:pk>/", administration.RoleAssignmentDetailView.as_view(), name="roleassignment_detail"),
     path("administration/security/administrative-users/<int:pk>/edit/", administration.RoleAssignmentEditView.as_view(), name="roleassignment_edit"),
     path("administration/security/administrative-users/<int:pk>/delete/", administration.RoleAssignmentDeleteView.as_view(), name="roleassignment_delete"),
+    path("administration/security/accounts/", accounts.AccountListView.as_view(), name="consoleaccount_list"),
+    path("administration/security/accounts/add/", accounts.AccountEditView.as_view(), name="consoleaccount_add"),
+    path("administration/security/accounts/<int:pk>/", accounts.AccountDetailView.as_view(), name="consoleaccount_detail"),
+    path("administration/security/accounts/<int:pk>/edit/", accounts.AccountEditView.as_view(), name="consoleaccount_edit"),
+    path("administration/security/accounts/<int:pk>/password/", accounts.AccountPasswordView.as_view(), name="consoleaccount_password"),
     path("administration/security/roles/", administration.RoleListView.as_view(), name="role_list"),
     path("administration/security/roles/<int:pk>/", administration.RoleDetailView.as_view(), name="role_detail"),
     path("administration/exchange-connectors/", connectors.ExchangeConnectorListView.as_view(), name="exchangeconnector_list"),
@@ -43,6 +49,9 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     path("accounts/login/", home.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Entra ID sign-in (404 unless EASCONSOLE_OIDC_CLIENT_ID is set)
+    path("accounts/entra-id/authenticate/", oidc.EntraIdRequestView.as_view(), name="oidc_authentication_init"),
+    path("accounts/entra-id/callback/", oidc.EntraIdCallbackView.as_view(), name="oidc_authentication_callback"),
     path("", include((console_patterns, "easconsole"))),
     path("assets/", include("devices.urls")),
     path("administration/", include("policies.urls")),

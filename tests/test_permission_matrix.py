@@ -34,6 +34,9 @@ MATRIX = {
     "home": Expect(everyone(REDIRECT, anonymous=REDIRECT)),
     "login": Expect(everyone(OK, **{p: REDIRECT for p in PERSONAS if p != "anonymous"})),
     "logout": Expect(everyone(NOT_ALLOWED)),
+    # Entra ID sign-in: not configured here, so absent for everyone (tests/signin/test_oidc.py signs in through it).
+    "oidc_authentication_init": Expect(everyone(NOT_FOUND)),
+    "oidc_authentication_callback": Expect(everyone(NOT_FOUND)),
     "easconsole:site_list": Expect(console_read()),
     "easconsole:site_detail": Expect(console_read(), pk("site")),
     "easconsole:site_add": Expect(full_admin_only(), post=ADMIN_WRITE),
@@ -44,6 +47,11 @@ MATRIX = {
     "easconsole:roleassignment_add": Expect(full_admin_only(), post=ADMIN_WRITE),
     "easconsole:roleassignment_edit": Expect(full_admin_only(), pk("assignment"), post=ADMIN_WRITE),
     "easconsole:roleassignment_delete": Expect(full_admin_only(), pk("assignment"), post=ADMIN_WRITE),
+    "easconsole:consoleaccount_list": Expect(full_admin_only()),
+    "easconsole:consoleaccount_detail": Expect(full_admin_only(), pk("account")),
+    "easconsole:consoleaccount_add": Expect(full_admin_only(), post=ADMIN_WRITE),
+    "easconsole:consoleaccount_edit": Expect(full_admin_only(), pk("account"), post=ADMIN_WRITE),
+    "easconsole:consoleaccount_password": Expect(full_admin_only(), pk("account"), post=ADMIN_WRITE),
     "easconsole:role_list": Expect(full_admin_only()),
     "easconsole:role_detail": Expect(full_admin_only(), pk("role")),
     "easconsole:task_list": Expect(console_read()),
@@ -189,6 +197,7 @@ def objects(db):
         "connector": ExchangeConnector.objects.create(name="Contoso Exchange", site=site),  # policies
         "collection": CollectionFactory(name="Executives"),
         "assignment": RoleAssignment.objects.get(user=other),
+        "account": other,  # local accounts
         "role": Role.objects.get(name="Operations Administrator"),
         "event": audit.record(user=other, action="sign in"),
         "status_message": StatusMessage.objects.create(site=site, message_id=1015, description="Installed."),

@@ -1,6 +1,7 @@
 """Models of the Administration workspace."""
+from easconsole.models.accounts import ConsoleAccount, DirectorySecret
 from easconsole.models.audit import AuditEvent
 from easconsole.models.connectors import ConnectorServer, ExchangeConnector, StatusMessage
 from easconsole.models.security import Role, RoleAssignment, Site
 
-__all__ = ["AuditEvent", "ConnectorServer", "ExchangeConnector", "Role", "RoleAssignment", "Site", "StatusMessage"]
+__all__ = ["AuditEvent", "ConsoleAccount", "DirectorySecret", "ConnectorServer", "ExchangeConnector", "Role", "RoleAssignment", "Site", "StatusMessage"]

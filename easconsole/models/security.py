@@ -100,7 +100,7 @@ class RoleAssignment(models.Model):
         return self.user.get_username() if self.user_id else f"{self.group.name} (group)"
 
     def clean(self) -> None:
-        if bool(self.user_id) == bool(self.group_id):
+        if bool(self.user_id or self.user) == bool(self.group_id or self.group):
             raise ValidationError(_("Choose either a user or a group."))
 
     def get_absolute_url(self) -> str:

@@ -79,6 +79,9 @@ def role_assignment_save(*, assignment: RoleAssignment, user, sites=(), collecti
     """Create or change a role assignment, then rebuild the permissions it implies."""
     previous = None if assignment.pk is None else RoleAssignment.objects.get(pk=assignment.pk)
     with transaction.atomic():
+        if assignment.group is not None and assignment.group.pk is None:
+            assignment.group.save()  # a directory group named before any member signed in
+            assignment.group = assignment.group  # sets group_id, which validation reads
         object_save(
             obj=assignment,
             user=user,

@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from easconsole.permissions import ADMINISTRATOR, ANALYST, holds_anywhere, persona
+from easconsole.signin.methods import directory_down_message, entra_id_failed_message, sign_in_methods
 
 
 def landing_url(user) -> str:
@@ -28,3 +29,9 @@ class LoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self):
         return landing_url(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["methods"] = sign_in_methods()
+        context["directory_down"] = directory_down_message(self.request) or entra_id_failed_message(self.request)
+        return context

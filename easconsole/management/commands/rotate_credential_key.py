@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from easconsole import audit, credentials
-from easconsole.models import ExchangeConnector
+from easconsole.models import DirectorySecret, ExchangeConnector
 
 ENVIRONMENT_STEPS = (
     "The keys come from EASCONSOLE_CREDENTIAL_KEYS, which a running process cannot re-read. Before this command, the web "
@@ -50,10 +50,17 @@ class Command(BaseCommand):
                 except Exception as error:
                     raise CommandError(f"The password of {connector.name} cannot be decrypted with the keys at hand: nothing was changed.") from error
                 connector.save(update_fields=["password_encrypted"])
-            audit.record(user=None, action="rotate credential key", message=f"{len(connectors)} stored password(s) re-encrypted.")
+            secrets = list(DirectorySecret.objects.select_for_update().exclude(secret_encrypted=""))  # the directory's bind password
+            for secret in secrets:
+                try:
+                    secret.secret_encrypted = credentials.rotate(secret.secret_encrypted)
+                except Exception as error:
+                    raise CommandError("The directory bind password cannot be decrypted with the keys at hand: nothing was changed.") from error
+                secret.save(update_fields=["secret_encrypted"])
+            audit.record(user=None, action="rotate credential key", message=f"{len(connectors) + len(secrets)} stored password(s) re-encrypted.")
         if new_key:
             credentials.keep_only_newest_key_in_file()
-        self.stdout.write(f"Re-encrypted {len(connectors)} stored password(s) with the newest key.")
+        self.stdout.write(f"Re-encrypted {len(connectors) + len(secrets)} stored password(s) with the newest key.")
         if from_environment:
             self.stdout.write(ENVIRONMENT_STEPS)
         else:

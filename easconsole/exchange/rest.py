@@ -23,10 +23,11 @@ from . import online_settings, parsing
 from . import preflight as preflight_module
 from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
                      ExchangePermissionError, ExchangeThrottledError)
-from .gateway import ACCESS_LEVELS, CHARACTERISTICS, _choice, _key, _policy_params, _required, _with_created
+from .gateway import _key
+from .operations import CmdletOperations, _required
 from .rest_signin import AppSignIn, HttpSession
-from .values import (AccessRule, CommandResult, ConnectionSettings, DeviceRecord, DeviceStatistics, MailboxPolicy,
-                     OrganizationInfo, OrgSettings, PreflightResult, RecipientInfo, ServerInfo)
+from .values import (CommandResult, ConnectionSettings, DeviceRecord, DeviceStatistics, OrganizationInfo, PreflightResult,
+                     RecipientInfo, ServerInfo)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def error_text(payload: Any) -> tuple[str, str]:
     return message.strip(), ""
 
 
-class RestGateway:
+class RestGateway(CmdletOperations):
     """ExchangeGateway over Exchange Online's REST InvokeCommand endpoint (app-only sign-in)."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
@@ -99,12 +100,6 @@ class RestGateway:
             self._http.close()
             self._http = None
             self._sign_in = None
-
-    def __enter__(self) -> "RestGateway":
-        return self.open()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     @property
     def tenant_id(self) -> str | None:
@@ -258,10 +253,6 @@ class RestGateway:
         for props in self._call("Get-ActiveSyncDevice", self._device_params(result_size, filter)):
             yield parsing.device(props)
 
-    def device_statistics(self, identity: str) -> DeviceStatistics:
-        rows = self._read("Get-ActiveSyncDeviceStatistics", [("Identity", _required("identity", identity))])
-        return parsing.statistics(rows[0])
-
     def _page_statistics(self, page: list[DeviceRecord]) -> Iterator[DeviceStatistics]:
         """Statistics of one page of devices: one call per mailbox (REST has no pipeline)."""
         seen: set[str] = set()
@@ -323,12 +314,6 @@ class RestGateway:
         for props in self._call("Get-Recipient", params):
             yield parsing.recipient(props)
 
-    def recipient(self, identity: str) -> RecipientInfo:
-        rows = self._read("Get-Recipient", [("Identity", _required("identity", identity))])
-        if not rows:
-            raise ExchangeObjectNotFound("Get-Recipient", self.current_server or "", f"no recipient matches {identity!r}")
-        return parsing.recipient(rows[0])
-
     # ---- device actions -------------------------------------------------------------------------------------
     def wipe(self, identity: str, *, notification_addresses: Sequence[str] = (),
              account_only: bool = False) -> CommandResult:
@@ -347,81 +332,10 @@ class RestGateway:
         params.append(("Confirm", False))
         return self._write("Clear-MobileDevice", params)[0]
 
-    def _lists(self, mailbox: str, allowed: dict[str, list[str]], blocked: dict[str, list[str]]) -> CommandResult:
-        return self._write("Set-CASMailbox", [("Identity", _required("mailbox", mailbox)),
-                                              ("ActiveSyncAllowedDeviceIDs", allowed),
-                                              ("ActiveSyncBlockedDeviceIDs", blocked)])[0]
-
-    def allow_device(self, mailbox: str, device_id: str) -> CommandResult:
-        device_id = _required("device_id", device_id)
-        return self._lists(mailbox, {"Add": [device_id]}, {"Remove": [device_id]})
-
-    def block_device(self, mailbox: str, device_id: str) -> CommandResult:
-        device_id = _required("device_id", device_id)
-        return self._lists(mailbox, {"Remove": [device_id]}, {"Add": [device_id]})
-
-    def remove_from_lists(self, mailbox: str, device_id: str) -> CommandResult:
-        device_id = _required("device_id", device_id)
-        return self._lists(mailbox, {"Remove": [device_id]}, {"Remove": [device_id]})
-
     def remove_device(self, identity: str) -> CommandResult:
         return self._write("Remove-MobileDevice", [("Identity", _required("identity", identity)), ("Confirm", False)])[0]
 
     # ---- access rules, organization settings, mailbox policies -------------------------------------------
-    def access_rules(self) -> list[AccessRule]:
-        return [parsing.access_rule(p) for p in self._read("Get-ActiveSyncDeviceAccessRule")]
-
-    def new_access_rule(self, characteristic: str, query_string: str, access_level: str) -> CommandResult:
-        result, rows = self._write("New-ActiveSyncDeviceAccessRule", [
-            ("Characteristic", _choice("characteristic", characteristic, CHARACTERISTICS)),
-            ("QueryString", _required("query_string", query_string)),
-            ("AccessLevel", _choice("access_level", access_level, ACCESS_LEVELS))])
-        return _with_created(result, parsing.access_rule(rows[0]) if rows else None)
-
-    def set_access_rule(self, identity: str, access_level: str) -> CommandResult:
-        return self._write("Set-ActiveSyncDeviceAccessRule", [
-            ("Identity", _required("identity", identity)),
-            ("AccessLevel", _choice("access_level", access_level, ACCESS_LEVELS))])[0]
-
-    def remove_access_rule(self, identity: str) -> CommandResult:
-        return self._write("Remove-ActiveSyncDeviceAccessRule", [("Identity", _required("identity", identity)),
-                                                                 ("Confirm", False)])[0]
-
-    def organization_settings(self) -> OrgSettings:
-        return parsing.org_settings(self._read("Get-ActiveSyncOrganizationSettings")[0])
-
-    def set_organization_settings(self, *, default_access_level: str | None = None,
-                                  admin_mail_recipients: Sequence[str] | None = None,
-                                  user_mail_insert: str | None = None) -> CommandResult:
-        params: list[tuple[str, Any]] = []
-        if default_access_level is not None:
-            params.append(("DefaultAccessLevel", _choice("default_access_level", default_access_level, ACCESS_LEVELS)))
-        if admin_mail_recipients is not None:
-            params.append(("AdminMailRecipients", [str(a) for a in admin_mail_recipients] or None))
-        if user_mail_insert is not None:
-            params.append(("UserMailInsert", user_mail_insert))
-        if not params:
-            raise ValueError("nothing to change")
-        return self._write("Set-ActiveSyncOrganizationSettings", params)[0]
-
-    def mailbox_policies(self) -> list[MailboxPolicy]:
-        return [parsing.mailbox_policy(p) for p in self._read("Get-ActiveSyncMailboxPolicy")]
-
-    def new_mailbox_policy(self, name: str, params: dict[str, Any]) -> CommandResult:
-        result, rows = self._write("New-ActiveSyncMailboxPolicy", [("Name", _required("name", name))] + _policy_params(params))
-        return _with_created(result, parsing.mailbox_policy(rows[0]) if rows else None)
-
-    def set_mailbox_policy(self, identity: str, params: dict[str, Any]) -> CommandResult:
-        if not params:
-            raise ValueError("nothing to change")
-        return self._write("Set-ActiveSyncMailboxPolicy",
-                           [("Identity", _required("identity", identity))] + _policy_params(params))[0]
-
-    def set_cas_mailbox_policy(self, mailbox: str, policy: str | None) -> CommandResult:
-        value = None if policy is None else _required("policy", policy)
-        return self._write("Set-CASMailbox", [("Identity", _required("mailbox", mailbox)),
-                                              ("ActiveSyncMailboxPolicy", value)])[0]
-
 
 
 

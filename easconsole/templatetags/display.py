@@ -6,8 +6,11 @@ bidirectional override or a zero-width character in one is shown as ``[U+202E]``
 ``easconsole.tables.TextColumn``.
 """
 from django import template
+from django.utils.html import format_html
 
 from easconsole import text
+from easconsole.timefmt import moment
+from easconsole.words import word
 
 register = template.Library()
 
@@ -16,3 +19,20 @@ register = template.Library()
 def visible(value):
     """Text with its hidden characters shown; anything else (dates, numbers) as it is, for the template to format."""
     return text.visible(value) if isinstance(value, str) else value
+
+
+@register.filter
+def words(value, kind):
+    """``{{ device.status|words:"status" }}``: Exchange's token in plain words, the token in the tooltip."""
+    if not value:
+        return ""
+    plain = word(kind, value)
+    if plain == value:
+        return text.visible(value)
+    return format_html('<span title="{}">{}</span>', text.visible(value), plain)
+
+
+@register.filter
+def when(value):
+    """A date and time in the console's one format, with its time zone; relative ("2 hours ago") where recent."""
+    return moment(value)

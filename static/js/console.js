@@ -55,3 +55,28 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const element = event.detail.elt;
   if (element.matches("[data-poll-while-checked]") && !element.checked) event.preventDefault();
 });
+
+// The header's search (templates/console.html): arrow keys move between the results, Escape closes them.
+document.addEventListener("keydown", (event) => {
+  const search = event.target.closest(".console-search");
+  if (!search) return;
+  const input = search.querySelector("[data-search-input]");
+  const results = search.querySelector(".console-search-results");
+  const links = [...results.querySelectorAll("a")];
+  const index = links.indexOf(document.activeElement);
+  if (event.key === "ArrowDown" && links.length) {
+    event.preventDefault();
+    links[Math.min(index + 1, links.length - 1)].focus();
+  } else if (event.key === "ArrowUp" && links.length) {
+    event.preventDefault();
+    (index > 0 ? links[index - 1] : input).focus();
+  } else if (event.key === "Escape") {
+    results.replaceChildren();
+    input.focus();
+  }
+});
+document.addEventListener("click", (event) => {
+  if (!event.target.closest(".console-search")) {
+    document.querySelectorAll(".console-search-results").forEach((results) => results.replaceChildren());
+  }
+});

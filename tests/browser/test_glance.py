@@ -33,3 +33,19 @@ def test_dashboard_on_a_phone(phone, screenshot, fleet):
     expect(phone.get_by_role("heading", name="Dashboard")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(phone, "glance-dashboard-phone")
+
+
+def test_header_search_finds_a_device_from_the_keyboard(page, screenshot, fleet):
+    make_persona("operator")
+    sign_in(page, "operator", PASSWORD)
+    search = page.get_by_role("search", name="Search devices and users").get_by_label("Search devices and users")
+    search.fill("carla")
+    results = page.get_by_test_id("search-results")
+    expect(results.get_by_test_id("search-device")).to_have_count(1)
+    expect(results).to_contain_text("Carla Rossi")
+    screenshot(page, "glance-header-search")
+    search.press("ArrowDown")  # the user, then the device
+    search.page.keyboard.press("ArrowDown")
+    expect(results.get_by_test_id("search-device")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="carla.rossi_iPad")).to_be_visible()

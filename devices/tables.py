@@ -14,6 +14,8 @@ from devices.filtersets import POLICY_STATES
 from devices.models import Collection, CollectionMember, Device
 from easconsole.tables import ConsoleTable, TextColumn
 from easconsole.text import visible
+from easconsole.timefmt import moment
+from easconsole.words import word, worded
 
 ACCESS_STYLES = {"Allowed": "success", "Blocked": "danger", "Quarantined": "warning", "DeviceDiscovery": "info"}
 WIPE_STYLES = {"DeviceWipePending": "warning", "DeviceWipeSucceeded": "danger", "DeviceBlocked": "secondary"}
@@ -65,6 +67,13 @@ def export_value(record: Device, name: str) -> str:
 POLICY_LABELS = dict(POLICY_STATES)
 
 
+class MomentColumn(tables.Column):
+    """A date and time in the console's one format: "2 hours ago" within a week, the exact time (with its zone) in the tooltip."""
+
+    def render(self, value):
+        return moment(value)
+
+
 class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     # Ticks for the bulk actions; the inputs belong to the ribbon's form, and a tick does not open the details pane.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
@@ -78,14 +87,14 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     access_state = tables.Column(_("Access state"))
     status = tables.Column(_("Wipe status"))
     policy_application_status = tables.Column(_("Policy"), default=_("Unknown"))
-    last_success_sync = tables.DateTimeColumn(verbose_name=_("Last sync"), format="Y-m-d H:i")
-    last_sync_attempt_time = tables.DateTimeColumn(verbose_name=_("Last sync attempt"), format="Y-m-d H:i")
-    first_sync_time = tables.DateTimeColumn(verbose_name=_("First sync"), format="Y-m-d H:i")
-    last_policy_update_time = tables.DateTimeColumn(verbose_name=_("Last policy update"), format="Y-m-d H:i")
-    device_wipe_request_time = tables.DateTimeColumn(verbose_name=_("Wipe requested"), format="Y-m-d H:i")
-    device_wipe_ack_time = tables.DateTimeColumn(verbose_name=_("Wipe acknowledged"), format="Y-m-d H:i")
+    last_success_sync = MomentColumn(_("Last sync"))
+    last_sync_attempt_time = MomentColumn(_("Last sync attempt"))
+    first_sync_time = MomentColumn(_("First sync"))
+    last_policy_update_time = MomentColumn(_("Last policy update"))
+    device_wipe_request_time = MomentColumn(_("Wipe requested"))
+    device_wipe_ack_time = MomentColumn(_("Wipe acknowledged"))
     missing_since = tables.Column(_("Missing from Exchange"))
-    first_discovered = tables.DateTimeColumn(verbose_name=_("First discovered"), format="Y-m-d H:i")
+    first_discovered = MomentColumn(_("First discovered"))
 
     def render_policy_application_status(self, value):
         return POLICY_LABELS.get(value, POLICY_LABELS["Unknown"])
@@ -119,11 +128,27 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
                            _("Exchange no longer has this device"), _("missing"))
 
     def render_access_state(self, value):
-        return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value))
+        return format_html('<span class="badge text-bg-{}" title="{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value),
+                           word("access_state", value))
 
     def render_status(self, value):
         style = WIPE_STYLES.get(value)
-        return format_html('<span class="badge text-bg-{}">{}</span>', style, value) if style else visible(value)
+        if style:
+            return format_html('<span class="badge text-bg-{}" title="{}">{}</span>', style, visible(value), word("status", value))
+        return worded("status", value)
+
+    def render_device_id(self, value):
+        # 32 characters would take a sixth of 1440 px: the start tells two devices apart, the whole ID is in the tooltip.
+        return format_html('<span class="device-id" title="{}">{}</span>', visible(value), visible(value))
+
+    def render_access_state_reason(self, value):
+        return worded("access_state_reason", value)
+
+    def render_device_model(self, value):
+        return worded("device_model", value)
+
+    def render_device_type(self, value):
+        return worded("device_type", value)
 
     def render_missing_since(self, value):
         return format_html('<span class="badge text-bg-secondary" title="{}">{}</span>',

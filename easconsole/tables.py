@@ -1,11 +1,12 @@
 """Tables of the Administration, Monitoring and Reports workspaces, and the columns every table shares."""
 import django_tables2 as tables
 from django.db import models
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_q.models import Task
 from django_tables2.columns import library
 
-from easconsole import text
+from easconsole import auditwords, text
 from easconsole.models import AuditEvent, Role, RoleAssignment, Site
 
 
@@ -77,7 +78,16 @@ class RoleTable(ConsoleTable):
 
 
 class AuditEventTable(ConsoleTable):
-    time = tables.DateTimeColumn(format="Y-m-d H:i:s", linkify=True)
+    time = tables.DateTimeColumn(format="Y-m-d H:i:s T", linkify=True)
+    action = tables.Column(_("Action"))
+
+    def render_action(self, value, record):
+        """The action in words ("Cancelled the wipe of anna_iPhone"); the recorded action in the tooltip."""
+        said = auditwords.sentence(value, record.object_type, record.object_repr, record.outcome)
+        return format_html('<span title="{}">{}</span>', text.visible(value), text.visible(said))
+
+    def value_action(self, value):
+        return value  # the CSV keeps the recorded action, for filtering in a spreadsheet
 
     class Meta(ConsoleTable.Meta):
         model = AuditEvent

@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 RELATIVE_WITHIN = timedelta(days=7)
 
 
-def exact(value: datetime) -> str:
-    """``2026-12-01 14:05 UTC``: local time of the console's zone, to the minute, with the zone's name."""
+def exact(value: datetime, seconds: bool = False) -> str:
+    """``2026-12-01 14:05 UTC``: local time of the console's zone, to the minute (or second), with the zone's name."""
     local = timezone.localtime(value)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    return f"{local:%Y-%m-%d %H:%M{':%S' if seconds else ''}} {local.tzname()}"
 
 
 def relative(value: datetime, now: datetime | None = None) -> str:

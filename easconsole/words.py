@@ -7,7 +7,10 @@ A token not listed here is shown as it came.
 """
 from __future__ import annotations
 
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+from easconsole.text import visible
 
 # DeviceAccessState
 ACCESS_STATES = {
@@ -90,3 +93,13 @@ def word(kind: str, token: str | None) -> str:
 def choices(kind: str, tokens) -> list[tuple[str, str]]:
     """Filter choices: (token, words) for each token."""
     return [(token, word(kind, token)) for token in tokens]
+
+
+def worded(kind: str, token: str | None):
+    """HTML: the words, with Exchange's token in the tooltip (the token alone, made visible, when no words are known)."""
+    if not token:
+        return ""
+    plain = word(kind, token)
+    if plain == token:
+        return visible(token)
+    return format_html('<span title="{}">{}</span>', visible(token), plain)

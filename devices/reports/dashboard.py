@@ -56,7 +56,7 @@ def columns(counts: list[tuple[str, int]], height: int = 100) -> list[dict]:
 def device_figures(devices) -> dict:
     """Access states, OS families, inactive and never-synced devices, and the sync ages: two queries."""
     now = timezone.now()
-    aggregates = {f"access_{token}": Count("pk", filter=Q(access_state=token)) for token, _label in ACCESS_STATES if token != "Unknown"}
+    aggregates = {f"access_{token}": Count("pk", filter=Q(access_state=token)) for token, _label in ACCESS_STATES}
     aggregates.update({f"os_{key}": Count("pk", filter=os_family_q(key)) for key in [*OS_FAMILIES, "other"]})
     aggregates["total"] = Count("pk")
     aggregates["inactive"] = Count("pk", filter=Q(last_success_sync__lt=now - timedelta(days=DEFAULT_INACTIVE_DAYS))
@@ -68,10 +68,8 @@ def device_figures(devices) -> dict:
         aggregates[f"age{index}"] = Count("pk", filter=query)
     aggregates["never"] = Count("pk", filter=Q(last_success_sync__isnull=True))
     counts = devices.order_by().aggregate(**aggregates)
-    known = sum(counts[f"access_{token}"] for token, _label in ACCESS_STATES if token != "Unknown")
     access = [(word("access_state", token), link("devices:device_list", access_state=token), counts[f"access_{token}"])
-              for token, _label in ACCESS_STATES if token != "Unknown"]
-    access.append((word("access_state", "Unknown"), link("devices:device_list", access_state="Unknown"), counts["total"] - known))
+              for token, _label in ACCESS_STATES]
     os_labels = {**{key: label for key, (label, _prefixes) in OS_FAMILIES.items()}, "other": _("Other")}
     by_os = sorted(((str(os_labels[key]), link("devices:device_list", os_family=key), counts[f"os_{key}"]) for key in os_labels),
                    key=lambda row: -row[2])

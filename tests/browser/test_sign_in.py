@@ -51,7 +51,7 @@ def test_auditor_lands_in_reports(page, screenshot):
     expect(page.get_by_role("heading", name="Reports", exact=True)).to_be_visible()
     expect(page.locator(".console-workspace.active")).to_have_text("Reports")
     page.get_by_role("link", name="Administrative audit trail").first.click()
-    expect(page.get_by_role("cell", name="sign in").first).to_be_visible()
+    expect(page.get_by_role("cell", name="Signed in").first).to_be_visible()
     screenshot(page, "auditor-audit-trail")
 
 

@@ -254,8 +254,9 @@ def test_device_details_show_everything_exchange_reports_grouped(client, fleet):
     titles = [title for title, _rows in response.context["sections"]]
     assert [str(t) for t in titles] == ["Device", "User", "Access", "Sync", "Policy", "Wipe", "Exchange", "Inventory"]
     wipe = dict(response.context["sections"][5][1])
-    assert wipe["Wipe status"] == "DeviceWipePending" and wipe["Wipe requested by"] == "contoso\\operator"
-    assert wipe["Wipe sent"] == f"{timezone.localtime(device.device_wipe_sent_time):%Y-%m-%d %H:%M:%S}"
+    # Exchange's token in words, the token in the tooltip; dates in the one format, with the time zone.
+    assert wipe["Wipe status"] == '<span title="DeviceWipePending">Wipe pending</span>' and wipe["Wipe requested by"] == "contoso\\operator"
+    assert wipe["Wipe sent"] == f"{timezone.localtime(device.device_wipe_sent_time):%Y-%m-%d %H:%M:%S} UTC"
     page = response.text
     for text in (device.device_id, "iOS 16.7.8 20H343", "Contoso Mobile Policy", "erin.chen@contoso.com", device.identity,
                  "Erin Chen", "Automatic (Exchange Server connector)", "All Mobile Devices", "Contoso Exchange"):

@@ -78,7 +78,8 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     # Ticks for the bulk actions; the inputs belong to the ribbon's form, and a tick does not open the details pane.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
         "th__input": {"aria-label": _("Select every device on this page"), "form": "bulk-form", "data-select-all": "device"},
-        "td__input": {"name": "device", "form": "bulk-form", "data-stop-click": ""},  # static/js/console.js
+        "td__input": {"name": "device", "form": "bulk-form", "data-stop-click": "",  # static/js/console.js
+                      "aria-label": lambda record: _("Select %(name)s") % {"name": visible(record.name)}},
     })
     name = TextColumn(_("Name"), order_by=("name", "device_id"))
     device_id = TextColumn(_("Device ID"))
@@ -97,7 +98,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     first_discovered = MomentColumn(_("First discovered"))
 
     def render_policy_application_status(self, value):
-        return POLICY_LABELS.get(value, POLICY_LABELS["Unknown"])
+        return format_html('<span class="cell-wrap">{}</span>', POLICY_LABELS.get(value, POLICY_LABELS["Unknown"]))
 
     class Meta(ConsoleTable.Meta):
         model = Device
@@ -110,9 +111,10 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
             "device_wipe_request_time", "device_wipe_ack_time", "last_device_wipe_requestor", "connector", "missing_since",
             "first_discovered",
         ]
+        # They fit 1440 px beside the details pane. The device type is already in the name (<user>_<DeviceType>), and the
+        # Device ID is in the name's tooltip (two devices of one type for one user share the name); both can be chosen.
         default_columns = [
-            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "last_success_sync",
-            "policy_application_status", "status",
+            "name", "user_display_name", "device_os", "access_state", "last_success_sync", "policy_application_status", "status",
         ]
         sequence = ("select", "...")
         empty_text = _("No devices match.")
@@ -121,7 +123,8 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
 
     def render_name(self, record):
         """The name links to the device; a device Exchange no longer has says so whatever the columns."""
-        link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), visible(record.name))
+        link = format_html('<a href="{}" title="{}">{}</a>', record.get_absolute_url(),
+                           _("Device ID: %(id)s") % {"id": visible(record.device_id)}, visible(record.name))
         if record.missing_since is None:
             return link
         return format_html('{} <span class="badge text-bg-secondary" title="{}">{}</span>', link,
@@ -136,6 +139,12 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
         if style:
             return format_html('<span class="badge text-bg-{}" title="{}">{}</span>', style, visible(value), word("status", value))
         return worded("status", value)
+
+    def render_device_os(self, value):
+        return format_html('<span class="cell-wrap">{}</span>', visible(value))  # "Windows Phone 10.0.15254" may take two lines
+
+    def render_user_display_name(self, value):
+        return format_html('<span class="cell-wrap">{}</span>', visible(value))
 
     def render_device_id(self, value):
         # 32 characters would take a sixth of 1440 px: the start tells two devices apart, the whole ID is in the tooltip.
@@ -168,7 +177,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     @classmethod
     def only_fields(cls, columns) -> list[str]:
         """The model fields the chosen columns need (for ``QuerySet.only``)."""
-        fields = {"pk", "name", "missing_since"}
+        fields = {"pk", "name", "device_id", "missing_since"}
         for name in columns:
             fields.add("connector__name" if name == "connector" else name)
         if "connector__name" in fields:

@@ -41,6 +41,8 @@ class ConsoleTable(tables.Table):
             "hx-target": "#details-pane",
             "hx-trigger": "click",
             "class": "console-row",
+            # Reachable from the keyboard: Enter or Space on a focused row opens its details (static/js/console.js).
+            "tabindex": lambda record: "0" if hasattr(record, "get_absolute_url") else None,
         }
 
 

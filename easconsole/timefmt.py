@@ -31,9 +31,9 @@ def relative(value: datetime, now: datetime | None = None) -> str:
 
 
 def moment(value, now: datetime | None = None):
-    """HTML for a moment: relative when within a week of now, the exact time otherwise; exact time in the tooltip."""
+    """HTML for a moment: relative within a week of now, the day otherwise; the exact time with its zone in the tooltip."""
     if not isinstance(value, datetime):
         return value if value not in (None, "") else ""
     now = now or timezone.now()
-    shown = relative(value, now) if abs(now - value) < RELATIVE_WITHIN else exact(value)
+    shown = relative(value, now) if abs(now - value) < RELATIVE_WITHIN else f"{timezone.localtime(value):%Y-%m-%d}"
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact(value), shown)

@@ -80,3 +80,26 @@ document.addEventListener("click", (event) => {
     document.querySelectorAll(".console-search-results").forEach((results) => results.replaceChildren());
   }
 });
+
+// Bulk actions (the device list): buttons wait until a device is ticked, and the ribbon says how many are.
+function updateSelection() {
+  const form = document.getElementById("bulk-form");
+  if (!form) return;
+  const n = document.querySelectorAll(`input[name="device"][form="bulk-form"]:checked`).length;
+  form.querySelectorAll("[data-needs-selection]").forEach((button) => { button.disabled = n === 0; });
+  const label = form.querySelector("[data-selected-count]");
+  if (label) label.textContent = n === 0 ? label.dataset.none : n === 1 ? label.dataset.one : label.dataset.many.replace("%(n)s", n);
+}
+document.addEventListener("DOMContentLoaded", updateSelection);
+document.addEventListener("change", (event) => {
+  if (event.target.matches(`input[form="bulk-form"], [data-select-all]`)) updateSelection();
+});
+
+// A clickable row (it opens the details pane) is a button for the keyboard too: Enter or Space.
+document.addEventListener("keydown", (event) => {
+  const row = event.target.closest ? event.target.closest("tr.console-row[tabindex]") : null;
+  if (row && event.target === row && (event.key === "Enter" || event.key === " ")) {
+    event.preventDefault();
+    row.click();
+  }
+});

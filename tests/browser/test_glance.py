@@ -49,3 +49,36 @@ def test_header_search_finds_a_device_from_the_keyboard(page, screenshot, fleet)
     expect(results.get_by_test_id("search-device")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="carla.rossi_iPad")).to_be_visible()
+
+
+def test_device_list_fits_1440_with_the_details_pane_beside_it(browser, console_server, screenshot, fleet):
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    make_persona("operator")
+    sign_in(page, "operator", PASSWORD)
+    page.goto("/assets/devices/")
+    wipe = page.get_by_role("button", name="Wipe", exact=True)
+    expect(wipe).to_be_disabled()  # nothing ticked yet
+    expect(page.get_by_text("No device selected")).to_be_visible()
+    page.get_by_role("checkbox", name="Select ben.jones_SAMSUNGSMG998B").check()
+    page.get_by_role("checkbox", name="Select carla.rossi_iPad").check()
+    expect(page.get_by_text("2 selected")).to_be_visible()
+    expect(wipe).to_be_enabled()
+    # Plain words, the token in the tooltip; a readable model name.
+    row = page.get_by_role("row", name=re.compile("ben.jones_SAMSUNGSMG998B"))
+    expect(row.get_by_title("Quarantined", exact=True)).to_have_text("Quarantined")
+    # A row opens from the keyboard, and its details stand beside the list.
+    row.focus()
+    page.keyboard.press("Enter")
+    pane = page.locator("#details-pane")
+    expect(pane).to_contain_text("ben.jones@contoso.com")
+    expect(pane.get_by_title("SM-G998B")).to_have_text("Samsung Galaxy S21 Ultra")
+    the_list = page.locator(".console-list").bounding_box()
+    assert pane.bounding_box()["x"] > the_list["x"] + the_list["width"] - 1
+    screenshot(page, "glance-device-list-1440")
+    assert page.locator(".console-list .table-responsive").evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the default columns overflow"
+    screenshot(page, "glance-device-list-1440")
+    page.goto(f"/assets/devices/{fleet[0].pk}/")
+    allow = page.get_by_role("button", name="Allow", exact=True)
+    expect(allow).to_be_disabled()  # already allowed
+    context.close()

@@ -103,3 +103,24 @@ document.addEventListener("keydown", (event) => {
     row.click();
   }
 });
+
+// The header's Dark mode toggle (the choice is kept in this browser; static/js/theme.js applies it early).
+function showTheme() {
+  const dark = document.documentElement.dataset.bsTheme === "dark";
+  document.querySelectorAll("[data-theme-toggle]").forEach((button) => button.setAttribute("aria-pressed", String(dark)));
+}
+document.addEventListener("DOMContentLoaded", showTheme);
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-theme-toggle]")) {
+    const next = document.documentElement.dataset.bsTheme === "dark" ? "light" : "dark";
+    window.localStorage.setItem("easconsole-theme", next);
+    document.documentElement.dataset.bsTheme = next;
+    showTheme();
+  }
+  // The phone's Menu button folds the navigation out and back.
+  const toggle = event.target.closest("[data-nav-toggle]");
+  if (toggle) {
+    const nav = document.getElementById(toggle.getAttribute("aria-controls"));
+    toggle.setAttribute("aria-expanded", String(nav.classList.toggle("open")));
+  }
+});

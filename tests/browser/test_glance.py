@@ -82,3 +82,54 @@ def test_device_list_fits_1440_with_the_details_pane_beside_it(browser, console_
     allow = page.get_by_role("button", name="Allow", exact=True)
     expect(allow).to_be_disabled()  # already allowed
     context.close()
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_dark_mode_follows_the_system_and_the_toggle(browser, console_server, screenshot, fleet):
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 1440, "height": 900}, color_scheme="dark")
+    page = context.new_page()
+    make_persona("full_admin")
+    sign_in(page, "full_admin", PASSWORD)
+    html = page.locator("html")
+    expect(html).to_have_attribute("data-bs-theme", "dark")  # the system's setting
+    expect(page.get_by_role("button", name="Dark mode")).to_have_attribute("aria-pressed", "true")
+    screenshot(page, "glance-dashboard-dark")
+    page.goto("/assets/devices/")
+    page.get_by_role("row", name=re.compile("ben.jones_SAMSUNGSMG998B")).get_by_role("cell").nth(2).click()
+    expect(page.locator("#details-pane")).to_contain_text("ben.jones@contoso.com")
+    screenshot(page, "glance-device-list-dark")
+    page.get_by_role("button", name="Dark mode").click()  # chosen: light, kept across pages
+    expect(html).to_have_attribute("data-bs-theme", "light")
+    page.goto("/reports/audit-trail/")
+    expect(html).to_have_attribute("data-bs-theme", "light")
+    expect(page.get_by_role("button", name="Dark mode")).to_have_attribute("aria-pressed", "false")
+    context.close()
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_console_on_a_phone(browser, console_server, screenshot, fleet, dark):
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, color_scheme="dark" if dark else "light")
+    phone = context.new_page()
+    mode = "dark" if dark else "light"
+    make_persona("operator")
+    sign_in(phone, "operator", PASSWORD)
+    expect(phone.get_by_role("heading", name="Dashboard")).to_be_visible()
+    assert no_sideways_scroll(phone)
+    screenshot(phone, f"glance-phone-dashboard-{mode}")
+    # The navigation folds behind Menu.
+    devices_link = phone.get_by_role("navigation", name="Navigation").get_by_role("link", name="Devices", exact=True)
+    expect(devices_link).to_be_hidden()
+    phone.get_by_role("button", name="Menu").click()
+    screenshot(phone, f"glance-phone-menu-{mode}")
+    devices_link.click()
+    expect(phone.get_by_test_id("result-count")).to_have_text("12 devices")
+    assert no_sideways_scroll(phone)
+    screenshot(phone, f"glance-phone-devices-{mode}")
+    phone.goto(f"/assets/devices/{fleet[1].pk}/")
+    assert no_sideways_scroll(phone)
+    screenshot(phone, f"glance-phone-device-{mode}")
+    context.close()

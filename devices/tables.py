@@ -198,7 +198,9 @@ class CollectionTable(ConsoleTable):
 class CollectionMemberTable(ConsoleTable):
     """The members of one collection, with how each came in."""
 
-    select = tables.CheckBoxColumn(accessor="device_id", attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
+    select = tables.CheckBoxColumn(accessor="device_id", orderable=False, attrs={
+        "th__input": {"aria-label": _("Select all")},
+        "td__input": {"aria-label": lambda record: _("Select %(name)s") % {"name": visible(record.device.name)}}})
     name = TextColumn(_("Name"), accessor="device__name", linkify=lambda record: record.device.get_absolute_url(),
                       order_by=("device__name", "device__device_id"))
     device_id = TextColumn(_("Device ID"), accessor="device__device_id")
@@ -219,7 +221,9 @@ class CollectionMemberTable(ConsoleTable):
 class DevicePickTable(ConsoleTable):
     """Devices offered as direct members (Add Resources)."""
 
-    select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
+    select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, orderable=False, attrs={
+        "th__input": {"aria-label": _("Select all")},
+        "td__input": {"aria-label": lambda record: _("Select %(name)s") % {"name": visible(record.name)}}})
     name = TextColumn(linkify=True)
     device_id = TextColumn(_("Device ID"))
     user_display_name = TextColumn(_("User"))

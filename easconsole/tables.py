@@ -114,7 +114,8 @@ class ExchangeConnectorTable(ConsoleTable):
     # Ticks for the ribbon's Check connection now: the inputs belong to the ribbon's form.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, orderable=False, attrs={
         "th__input": {"aria-label": _("Select"), "hidden": True},
-        "td__input": {"name": "connector", "form": "check-form"},
+        "td__input": {"name": "connector", "form": "check-form",
+                      "aria-label": lambda record: _("Select %(name)s") % {"name": text.visible(record.name)}},
     })
     name = tables.Column(linkify=True)
     site = tables.Column(_("Site"))

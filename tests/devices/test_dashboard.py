@@ -113,3 +113,15 @@ def test_the_dashboard_costs_the_same_queries_whatever_the_fleet(client, fleet):
     with CaptureQueriesContext(connection) as more:
         client.get(DASHBOARD)
     assert len(more) == len(few) <= 20
+
+
+def test_the_wipe_report_has_a_date_range_and_a_print_button(client, fleet):
+    recent = wipe(fleet["sales_iphone"], DeviceAction.State.PENDING)
+    old = wipe(fleet["sales_ipad"], DeviceAction.State.CANCELLED)
+    DeviceAction.objects.filter(pk=old.pk).update(requested_at=timezone.now() - timedelta(days=40))
+    client.force_login(make_persona("analyst"))
+    since = (timezone.localdate() - timedelta(days=7)).isoformat()
+    page = client.get(reverse("devices:wipe_report"), {"requested_after": since})
+    listed = [row.record.pk for row in page.context["table"].page.object_list]
+    assert listed == [recent.pk]
+    assert "data-print" in page.content.decode()

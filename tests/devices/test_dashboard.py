@@ -9,7 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from devices.models import DeviceAction, DiscoveryRun
+from easconsole.models import ExchangeConnector
 from tests.devices.test_reports import fleet, sales_operator, shown  # noqa: F401  (fixtures)
+from tests.factories import DeviceFactory, SiteFactory
 from tests.personas import PASSWORD, make_persona
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +127,17 @@ def test_the_wipe_report_has_a_date_range_and_a_print_button(client, fleet):
     listed = [row.record.pk for row in page.context["table"].page.object_list]
     assert listed == [recent.pk]
     assert "data-print" in page.content.decode()
+
+
+def test_a_full_wipe_offers_the_account_only_wipe_where_the_device_supports_it(client):
+    connector = ExchangeConnector.objects.create(name="Contoso", site=SiteFactory(code="P01"), state=ExchangeConnector.State.INSTALLED,
+                                                 installed_at=timezone.now(),
+                                                 known_servers=[{"name": "EX1", "version": "Version 15.1 (Build 2507.6)"}])
+    modern = DeviceFactory(user="anna", connector=connector, device_active_sync_version="16.1")
+    legacy = DeviceFactory(user="ben", connector=connector, device_active_sync_version="14.1")
+    client.force_login(make_persona("operator"))
+    page = client.get(reverse("devices:device_action", args=[modern.pk, "wipe"])).content.decode()
+    assert 'data-testid="wipe-choice"' in page
+    assert reverse("devices:device_action", args=[modern.pk, "account_wipe"]) in page
+    page = client.get(reverse("devices:device_action", args=[legacy.pk, "wipe"])).content.decode()
+    assert 'data-testid="wipe-choice"' not in page  # EAS 14.1: a full wipe is the only one it knows

@@ -12,15 +12,16 @@ from django.utils.translation import gettext_lazy as _
 
 from devices.models import Collection, Device
 from devices.selectors import collections_for
+from easconsole import words
 from easconsole.filtersets import SearchFilterSet, YesNoFilter
 from easconsole.models import ExchangeConnector
 from easconsole.text import visible
 
-ACCESS_STATES = [(state, state) for state in ("Allowed", "Blocked", "Quarantined", "DeviceDiscovery", "Unknown")]
+# Exchange's tokens as the filters' values, shown in words (easconsole/words.py).
+ACCESS_STATES = words.choices("access_state", ("Allowed", "Blocked", "Quarantined", "DeviceDiscovery", "Unknown"))
 # DevicePolicyApplicationStatus as the Policy column and filter name it; anything else Exchange reports is Unknown.
-POLICY_STATES = [("AppliedInFull", _("Applied in full")), ("PartiallyApplied", _("Partially applied")),
-                 ("NotApplied", _("Not applied")), ("ExternallyManaged", _("Managed by another MDM")), ("Unknown", _("Unknown"))]
-WIPE_STATUSES = [(status, status) for status in ("DeviceOk", "DeviceWipePending", "DeviceWipeSucceeded", "DeviceBlocked", "Unknown")]
+POLICY_STATES = list(words.POLICY_STATUSES.items())
+WIPE_STATUSES = words.choices("status", ("DeviceOk", "DeviceWipePending", "DeviceWipeSucceeded", "DeviceBlocked", "Unknown"))
 # Operating system families by how DeviceOS starts ("iOS 17.5.1 21F90", "Android 14.0.0", ...).
 OS_FAMILIES = {
     "ios": (_("iOS and iPadOS"), ("iOS",)),

@@ -15,6 +15,8 @@ from devices.filtersets import POLICY_STATES
 from devices.models import Collection, CollectionMember, Device
 from easconsole.tables import ConsoleTable, TextColumn
 from easconsole.text import visible
+from easconsole.timefmt import moment
+from easconsole.words import word, worded
 
 ACCESS_STYLES = {"Allowed": "success", "Blocked": "danger", "Quarantined": "warning", "DeviceDiscovery": "info"}
 WIPE_STYLES = {"DeviceWipePending": "warning", "DeviceWipeSucceeded": "danger", "DeviceBlocked": "secondary"}
@@ -74,11 +76,19 @@ class DateTimeColumn(tables.Column):
         return dateformat.format(localtime(value), "Y-m-d H:i")
 
 
+class MomentColumn(tables.Column):
+    """A date and time in the console's one format: "2 hours ago" within a week, the exact time (with its zone) in the tooltip."""
+
+    def render(self, value):
+        return moment(value)
+
+
 class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     # Ticks for the bulk actions; the inputs belong to the ribbon's form, and a tick does not open the details pane.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
         "th__input": {"aria-label": _("Select every device on this page"), "form": "bulk-form", "data-select-all": "device"},
-        "td__input": {"name": "device", "form": "bulk-form", "data-stop-click": ""},  # static/js/console.js
+        "td__input": {"name": "device", "form": "bulk-form", "data-stop-click": "",  # static/js/console.js
+                      "aria-label": lambda record: _("Select %(name)s") % {"name": visible(record.name)}},
     })
     name = TextColumn(_("Name"), order_by=("name", "device_id"))
     device_id = TextColumn(_("Device ID"))
@@ -87,17 +97,17 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     access_state = tables.Column(_("Access state"))
     status = tables.Column(_("Wipe status"))
     policy_application_status = tables.Column(_("Policy"), default=_("Unknown"))
-    last_success_sync = DateTimeColumn(verbose_name=_("Last sync"))
-    last_sync_attempt_time = DateTimeColumn(verbose_name=_("Last sync attempt"))
-    first_sync_time = DateTimeColumn(verbose_name=_("First sync"))
-    last_policy_update_time = DateTimeColumn(verbose_name=_("Last policy update"))
-    device_wipe_request_time = DateTimeColumn(verbose_name=_("Wipe requested"))
-    device_wipe_ack_time = DateTimeColumn(verbose_name=_("Wipe acknowledged"))
+    last_success_sync = MomentColumn(_("Last sync"))
+    last_sync_attempt_time = MomentColumn(_("Last sync attempt"))
+    first_sync_time = MomentColumn(_("First sync"))
+    last_policy_update_time = MomentColumn(_("Last policy update"))
+    device_wipe_request_time = MomentColumn(_("Wipe requested"))
+    device_wipe_ack_time = MomentColumn(_("Wipe acknowledged"))
     missing_since = tables.Column(_("Missing from Exchange"))
-    first_discovered = DateTimeColumn(verbose_name=_("First discovered"))
+    first_discovered = MomentColumn(_("First discovered"))
 
     def render_policy_application_status(self, value):
-        return POLICY_LABELS.get(value, POLICY_LABELS["Unknown"])
+        return format_html('<span class="cell-wrap">{}</span>', POLICY_LABELS.get(value, POLICY_LABELS["Unknown"]))
 
     class Meta(ConsoleTable.Meta):
         model = Device
@@ -110,9 +120,10 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
             "device_wipe_request_time", "device_wipe_ack_time", "last_device_wipe_requestor", "connector", "missing_since",
             "first_discovered",
         ]
+        # They fit 1440 px beside the details pane. The device type is already in the name (<user>_<DeviceType>), and the
+        # Device ID is in the name's tooltip (two devices of one type for one user share the name); both can be chosen.
         default_columns = [
-            "name", "device_id", "user_display_name", "device_type", "device_os", "access_state", "last_success_sync",
-            "policy_application_status", "status",
+            "name", "user_display_name", "device_os", "access_state", "last_success_sync", "policy_application_status", "status",
         ]
         sequence = ("select", "...")
         empty_text = _("No devices match.")
@@ -121,18 +132,41 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
 
     def render_name(self, record):
         """The name links to the device; a device Exchange no longer has says so whatever the columns."""
-        link = format_html('<a href="{}">{}</a>', record.get_absolute_url(), visible(record.name))
+        link = format_html('<a href="{}" title="{}">{}</a>', record.get_absolute_url(),
+                           _("Device ID: %(id)s") % {"id": visible(record.device_id)}, visible(record.name))
         if record.missing_since is None:
             return link
         return format_html('{} <span class="badge text-bg-secondary" title="{}">{}</span>', link,
                            _("Exchange no longer has this device"), _("missing"))
 
     def render_access_state(self, value):
-        return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value))
+        return format_html('<span class="badge text-bg-{}" title="{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value),
+                           word("access_state", value))
 
     def render_status(self, value):
         style = WIPE_STYLES.get(value)
-        return format_html('<span class="badge text-bg-{}">{}</span>', style, value) if style else visible(value)
+        if style:
+            return format_html('<span class="badge text-bg-{}" title="{}">{}</span>', style, visible(value), word("status", value))
+        return worded("status", value)
+
+    def render_device_os(self, value):
+        return format_html('<span class="cell-wrap">{}</span>', visible(value))  # "Windows Phone 10.0.15254" may take two lines
+
+    def render_user_display_name(self, value):
+        return format_html('<span class="cell-wrap">{}</span>', visible(value))
+
+    def render_device_id(self, value):
+        # 32 characters would take a sixth of 1440 px: the start tells two devices apart, the whole ID is in the tooltip.
+        return format_html('<span class="device-id" title="{}">{}</span>', visible(value), visible(value))
+
+    def render_access_state_reason(self, value):
+        return worded("access_state_reason", value)
+
+    def render_device_model(self, value):
+        return worded("device_model", value)
+
+    def render_device_type(self, value):
+        return worded("device_type", value)
 
     def render_missing_since(self, value):
         return format_html('<span class="badge text-bg-secondary" title="{}">{}</span>',
@@ -152,7 +186,7 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     @classmethod
     def only_fields(cls, columns) -> list[str]:
         """The model fields the chosen columns need (for ``QuerySet.only``)."""
-        fields = {"pk", "name", "missing_since"}
+        fields = {"pk", "name", "device_id", "missing_since"}
         for name in columns:
             fields.add("connector__name" if name == "connector" else name)
         if "connector__name" in fields:
@@ -173,7 +207,9 @@ class CollectionTable(ConsoleTable):
 class CollectionMemberTable(ConsoleTable):
     """The members of one collection, with how each came in."""
 
-    select = tables.CheckBoxColumn(accessor="device_id", attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
+    select = tables.CheckBoxColumn(accessor="device_id", orderable=False, attrs={
+        "th__input": {"aria-label": _("Select all")},
+        "td__input": {"aria-label": lambda record: _("Select %(name)s") % {"name": visible(record.device.name)}}})
     name = TextColumn(_("Name"), accessor="device__name", linkify=lambda record: record.device.get_absolute_url(),
                       order_by=("device__name", "device__device_id"))
     device_id = TextColumn(_("Device ID"), accessor="device__device_id")
@@ -194,7 +230,9 @@ class CollectionMemberTable(ConsoleTable):
 class DevicePickTable(ConsoleTable):
     """Devices offered as direct members (Add Resources)."""
 
-    select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={"th__input": {"aria-label": _("Select all")}}, orderable=False)
+    select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, orderable=False, attrs={
+        "th__input": {"aria-label": _("Select all")},
+        "td__input": {"aria-label": lambda record: _("Select %(name)s") % {"name": visible(record.name)}}})
     name = TextColumn(linkify=True)
     device_id = TextColumn(_("Device ID"))
     user_display_name = TextColumn(_("User"))

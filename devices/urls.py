@@ -1,12 +1,13 @@
 """Assets and Compliance: devices and collections; each feature subpackage's URLs are included once."""
 from django.urls import include, path
 
-from devices.views import collections, devices
+from devices.views import collections, devices, search
 
 app_name = "devices"
 
 urlpatterns = [
     path("devices/", devices.DeviceListView.as_view(), name="device_list"),
+    path("search/", search.DeviceSearchView.as_view(), name="search"),
     path("devices/columns/", devices.DeviceColumnsView.as_view(), name="device_columns"),
     path("devices/<int:pk>/", devices.DeviceDetailView.as_view(), name="device_detail"),
     path("collections/", collections.CollectionListView.as_view(), name="collection_list"),

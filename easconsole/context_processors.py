@@ -1,6 +1,6 @@
 """Template context shared by every console page."""
 from easconsole.navigation import visible_workspaces
-from easconsole.permissions import is_console_user
+from easconsole.permissions import holds_anywhere, is_console_user
 
 
 def console(request):
@@ -12,4 +12,6 @@ def console(request):
     return {
         "workspaces": workspaces,
         "active_workspace": next((w for w in workspaces if w["active"]), None),
+        # The header's device search (devices:search), for those who may read devices.
+        "can_search": holds_anywhere(user, "devices.read_collection"),
     }

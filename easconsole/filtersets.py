@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from easconsole.auditwords import SIGN_INS
 from easconsole.models import AuditEvent, ConsoleAccount, RoleAssignment, Site, StatusMessage
 
 
@@ -53,10 +54,15 @@ class AuditEventFilterSet(SearchFilterSet):
     time_after = django_filters.DateFilter(field_name="time", lookup_expr="date__gte", label=_("From"), widget=DateInput)
     time_before = django_filters.DateFilter(field_name="time", lookup_expr="date__lte", label=_("Until"), widget=DateInput)
     action = django_filters.CharFilter(label=_("Action"), lookup_expr="iexact")
+    hide_sign_ins = django_filters.BooleanFilter(label=_("Hide sign-ins"), method="filter_hide_sign_ins",
+                                                 widget=forms.CheckboxInput)
 
     class Meta:
         model = AuditEvent
-        fields = ["q", "action", "outcome", "time_after", "time_before"]
+        fields = ["q", "action", "outcome", "time_after", "time_before", "hide_sign_ins"]
+
+    def filter_hide_sign_ins(self, queryset, name, value):
+        return queryset.exclude(action__in=SIGN_INS) if value else queryset
 
 
 class StatusMessageFilterSet(SearchFilterSet):

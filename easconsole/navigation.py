@@ -53,6 +53,8 @@ WORKSPACES: tuple[Workspace, ...] = (
                     Node(_("User Device Affinity"), "devices:affinity_import", "devices.modify_resource", ("devices:affinity_",)),  # affinity
                 ),
             ),
+            # The home page; last, so that the workspace still opens on Devices.
+            Folder(_("At a glance"), (Node(_("Dashboard"), "devices:dashboard", "devices.read_collection"),)),
         ),
     ),
     Workspace(

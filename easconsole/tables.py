@@ -1,12 +1,13 @@
 """Tables of the Administration, Monitoring and Reports workspaces, and the columns every table shares."""
 import django_tables2 as tables
 from django.db import models
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_q.models import Task
 from django_tables2 import utils as tables_utils
 from django_tables2.columns import library
 
-from easconsole import text
+from easconsole import auditwords, text
 from easconsole.models import AuditEvent, ConsoleAccount, Role, RoleAssignment, Site
 
 _signatures: dict = {}
@@ -56,6 +57,8 @@ class ConsoleTable(tables.Table):
             "hx-target": "#details-pane",
             "hx-trigger": "click",
             "class": "console-row",
+            # Reachable from the keyboard: Enter or Space on a focused row opens its details (static/js/console.js).
+            "tabindex": lambda record: "0" if hasattr(record, "get_absolute_url") else None,
         }
 
 
@@ -93,7 +96,16 @@ class RoleTable(ConsoleTable):
 
 
 class AuditEventTable(ConsoleTable):
-    time = tables.DateTimeColumn(format="Y-m-d H:i:s", linkify=True)
+    time = tables.DateTimeColumn(format="Y-m-d H:i:s T", linkify=True)
+    action = tables.Column(_("Action"))
+
+    def render_action(self, value, record):
+        """The action in words ("Cancelled the wipe of anna_iPhone"); the recorded action in the tooltip."""
+        said = auditwords.sentence(value, record.object_type, record.object_repr, record.outcome)
+        return format_html('<span title="{}">{}</span>', text.visible(value), text.visible(said))
+
+    def value_action(self, value):
+        return value  # the CSV keeps the recorded action, for filtering in a spreadsheet
 
     class Meta(ConsoleTable.Meta):
         model = AuditEvent
@@ -118,7 +130,8 @@ class ExchangeConnectorTable(ConsoleTable):
     # Ticks for the ribbon's Check connection now: the inputs belong to the ribbon's form.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, orderable=False, attrs={
         "th__input": {"aria-label": _("Select"), "hidden": True},
-        "td__input": {"name": "connector", "form": "check-form"},
+        "td__input": {"name": "connector", "form": "check-form",
+                      "aria-label": lambda record: _("Select %(name)s") % {"name": text.visible(record.name)}},
     })
     name = tables.Column(linkify=True)
     site = tables.Column(_("Site"))

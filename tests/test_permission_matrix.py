@@ -173,6 +173,8 @@ MATRIX.update({
 # user may read (tested in tests/devices/test_reports.py).
 MATRIX.update({
     "devices:report_inventory": Expect(console_read()),
+    "devices:dashboard": Expect(console_read()),
+    "devices:search": Expect(console_read()),
     "devices:report_inactive": Expect(console_read()),
     "devices:report_compliance": Expect(console_read()),
     "devices:report_settings": Expect(console_read()),

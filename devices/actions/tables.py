@@ -1,9 +1,10 @@
 """The list of device actions (Monitoring ▸ Device actions) and its filters."""
+import django_filters
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import DeviceAction
-from easconsole.filtersets import SearchFilterSet, YesNoFilter
+from easconsole.filtersets import DateInput, SearchFilterSet, YesNoFilter
 from easconsole.tables import ConsoleTable
 
 
@@ -22,10 +23,14 @@ class DeviceActionTable(ConsoleTable):
 class DeviceActionFilterSet(SearchFilterSet):
     search_fields = ("device_name", "requested_by_name", "error")
     open = YesNoFilter(label=_("Still open"), method="filter_open")
+    requested_after = django_filters.DateFilter(field_name="requested_at", lookup_expr="date__gte", label=_("Requested from"),
+                                                widget=DateInput)
+    requested_before = django_filters.DateFilter(field_name="requested_at", lookup_expr="date__lte", label=_("Until"),
+                                                 widget=DateInput)
 
     class Meta:
         model = DeviceAction
-        fields = ["q", "kind", "state", "open"]
+        fields = ["q", "kind", "state", "open", "requested_after", "requested_before"]
 
     def filter_open(self, queryset, name, value):
         return queryset.filter(state__in=DeviceAction.OPEN) if value else queryset.exclude(state__in=DeviceAction.OPEN)

@@ -47,6 +47,8 @@ class DeviceActionView(ConsoleView):
             device=self.device, kind=self.kind, kind_label=Kind(self.kind).label, form=form, open_wipe=self.open_wipe, needs_words=self.needs_words,
             consequence=str(rules.CONSEQUENCE[self.kind]).format(device=self.device.name),
             refusal=rules.refusal(self.device, self.kind, open_wipe=self.open_wipe, confirmed_wipe_loss=True),
+            # A full wipe asks first whether the account alone would do, where the device supports it (issue 16).
+            account_wipe_offered=self.kind == Kind.WIPE and rules.account_wipe_unavailable(self.device) is None,
         ))
 
     def get(self, request, *args, **kwargs):

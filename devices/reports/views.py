@@ -86,7 +86,11 @@ class InactiveReportView(DeviceReportView):
             return streamed_csv(table.export_rows(table.data.data.iterator(chunk_size=2000)), "inactive-mobile-devices.csv")
         RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
         by_age = queries.bars(queries.by_age(inactive(devices, self.days), self.days))
-        return self.render_to_response(self.get_context_data(table=table, by_age=by_age, days=self.days))
+        # Discovery leaves out devices inactive for longer than the connector's limit (30 days by default), so with the
+        # default settings this report would be empty without saying why: it says which connectors skip them.
+        skipping = ExchangeConnector.objects.filter(ignore_inactive_days__lte=self.days).order_by("name")
+        return self.render_to_response(self.get_context_data(table=table, by_age=by_age, days=self.days,
+                                                             skipping=list(skipping.values_list("name", "ignore_inactive_days"))))
 
 
 class ComplianceReportView(DeviceReportView):

@@ -113,7 +113,7 @@ class DeviceDetailView(ObjectDetailView):
         the reason), then Edit Primary Users."""
         if obj is None:
             return []
-        buttons = [{"label": a["label"], "reason": a["reason"],
+        buttons = [{"label": a["label"], "reason": a["reason"] or self.already(obj, a["kind"]),
                     "style": "outline-danger" if a["kind"] in (DeviceAction.Kind.WIPE, DeviceAction.Kind.DELETE) else "outline-primary",
                     "url": reverse("devices:device_action", args=[obj.pk, a["kind"]])}
                    for a in action_services.offered_actions(self.request.user, obj)]
@@ -121,6 +121,15 @@ class DeviceDetailView(ObjectDetailView):
             buttons.append({"label": _("Edit Primary Users"), "style": "outline-secondary", "reason": None,
                             "url": reverse("devices:device_affinity", args=[obj.pk])})
         return buttons
+
+    @staticmethod
+    def already(device: Device, kind: str) -> str | None:
+        """Allow on a device Exchange already allows (Block on a blocked one) would change nothing a person sees: say so."""
+        if kind == DeviceAction.Kind.ALLOW and device.access_state == "Allowed":
+            return _("Exchange already allows this device.")
+        if kind == DeviceAction.Kind.BLOCK and device.access_state == "Blocked":
+            return _("Exchange already blocks this device.")
+        return None
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

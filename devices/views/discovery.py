@@ -75,6 +75,20 @@ class DiscoveryRunListView(ObjectListView):
         return context
 
 
+def expected_progress(run: DiscoveryRun) -> dict:
+    """How far a running discovery is against the last successful run of its kind (its total), and the time left."""
+    if run.state not in ACTIVE_STATES:
+        return {}
+    last = (DiscoveryRun.objects.filter(connector=run.connector_id, kind=run.kind, state=DiscoveryRun.State.SUCCEEDED)
+            .exclude(pk=run.pk).order_by("-finished", "-pk").values_list("devices_seen", flat=True).first())
+    if not last:
+        return {}
+    expected = max(last, run.devices_seen)
+    rate = run.rate
+    return {"expected": expected, "percent": round(100 * run.devices_seen / expected),
+            "seconds_left": round((expected - run.devices_seen) / rate) if rate else None}
+
+
 class DiscoveryRunDetailView(ObjectView):
     """One run: its phase, counters and rate, refreshed by htmx while it runs."""
 
@@ -93,8 +107,10 @@ class DiscoveryRunDetailView(ObjectView):
         run = self.get_object()
         if request.headers.get("HX-Request") or request.GET.get("pane"):
             self.template_name = "devices/discovery/_run_progress.html"
+        # The title names the run without its state: the state is the badge, which follows the run (htmx).
+        title = _("%(kind)s of %(connector)s") % {"kind": run.get_kind_display(), "connector": run.connector}
         return self.render_to_response(self.get_context_data(
-            object=run, title=str(run), active=run.state in ACTIVE_STATES))
+            object=run, title=title, active=run.state in ACTIVE_STATES, **expected_progress(run)))
 
 
 class ConnectorDiscoverView(ConnectorMixin, ObjectView):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils.formats import date_format
 from django.utils.text import capfirst
-from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Device
+from easconsole.timefmt import exact
+from easconsole.words import VOCABULARIES, worded
 
 SECTIONS = (
     (_("Device"), ("name", "device_id", "friendly_name", "device_type", "device_model", "device_os", "device_os_language",
@@ -28,9 +28,13 @@ SECTIONS = (
 )
 
 
-def shown(value):
-    """Dates as the lists show them (local time, to the second); other values as they are."""
-    return date_format(localtime(value), "Y-m-d H:i:s") if isinstance(value, datetime) else value
+def shown(value, name: str = ""):
+    """Dates in the console's one format (to the second, with the zone); Exchange's tokens in words; other values as they are."""
+    if isinstance(value, datetime):
+        return exact(value, seconds=True)
+    if name in VOCABULARIES and value:
+        return worded(name, value)
+    return value
 
 
 def device_sections(device: Device) -> list[tuple[str, list[tuple[str, object]]]]:
@@ -40,6 +44,6 @@ def device_sections(device: Device) -> list[tuple[str, list[tuple[str, object]]]
         rows = []
         for name in names:
             field = Device._meta.get_field(name)
-            rows.append((capfirst(field.verbose_name), shown(getattr(device, name))))
+            rows.append((capfirst(field.verbose_name), shown(getattr(device, name), name)))
         sections.append((title, rows))
     return sections

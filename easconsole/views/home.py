@@ -8,8 +8,10 @@ from easconsole.signin.methods import directory_down_message, entra_id_failed_me
 
 
 def landing_url(user) -> str:
-    """Administrators land in the console, auditors in Reports, end users in the catalog."""
+    """Administrators and auditors land on the dashboard (the fleet at a glance), end users in the catalog."""
     who = persona(user)
+    if who in (ADMINISTRATOR, ANALYST) and holds_anywhere(user, "devices.read_collection"):
+        return reverse("devices:dashboard")
     if who == ADMINISTRATOR:
         return reverse("easconsole:exchangeconnector_list") if holds_anywhere(user, "easconsole.read_site") else reverse("devices:collection_list")
     if who == ANALYST:

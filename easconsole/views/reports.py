@@ -3,7 +3,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from django_q.models import Task
 
-from easconsole import extensions, filtersets, tables
+from easconsole import auditwords, extensions, filtersets, tables
 from easconsole.generic import ConsoleView, ObjectDetailView, ObjectListView
 from easconsole.models import AuditEvent, RoleAssignment, Site
 
@@ -46,9 +46,12 @@ class AuditEventDetailView(ObjectDetailView):
     def get_sections(self, obj):
         return [
             (_("Who and when"), [(_("Time"), obj.time), (_("User"), obj.username), (_("Roles"), obj.roles), (_("From address"), obj.address)]),
-            (_("What"), [(_("Action"), obj.action), (_("Object type"), obj.object_type), (_("Object"), obj.object_repr),
-                         (_("Outcome"), obj.get_outcome_display()), (_("Message"), obj.message), (_("Changes"), obj.changes)]),
-            (_("Exchange"), [(_("Cmdlet"), obj.cmdlet), (_("Parameters"), obj.parameters), (_("Exchange's answer"), obj.exchange_answer)]),
+            (_("What"), [(_("What happened"), auditwords.sentence(obj.action, obj.object_type, obj.object_repr, obj.outcome)),
+                         (_("Action"), obj.action), (_("Object type"), obj.object_type), (_("Object"), obj.object_repr),
+                         (_("Outcome"), obj.get_outcome_display()), (_("Message"), obj.message),
+                         (_("Changes"), auditwords.data_table(obj.changes))]),
+            (_("Exchange"), [(_("Cmdlet"), obj.cmdlet), (_("Parameters"), auditwords.data_table(obj.parameters)),
+                             (_("Exchange's answer"), obj.exchange_answer)]),
         ]
 
 

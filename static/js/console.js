@@ -55,3 +55,72 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const element = event.detail.elt;
   if (element.matches("[data-poll-while-checked]") && !element.checked) event.preventDefault();
 });
+
+// The header's search (templates/console.html): arrow keys move between the results, Escape closes them.
+document.addEventListener("keydown", (event) => {
+  const search = event.target.closest(".console-search");
+  if (!search) return;
+  const input = search.querySelector("[data-search-input]");
+  const results = search.querySelector(".console-search-results");
+  const links = [...results.querySelectorAll("a")];
+  const index = links.indexOf(document.activeElement);
+  if (event.key === "ArrowDown" && links.length) {
+    event.preventDefault();
+    links[Math.min(index + 1, links.length - 1)].focus();
+  } else if (event.key === "ArrowUp" && links.length) {
+    event.preventDefault();
+    (index > 0 ? links[index - 1] : input).focus();
+  } else if (event.key === "Escape") {
+    results.replaceChildren();
+    input.focus();
+  }
+});
+document.addEventListener("click", (event) => {
+  if (!event.target.closest(".console-search")) {
+    document.querySelectorAll(".console-search-results").forEach((results) => results.replaceChildren());
+  }
+});
+
+// Bulk actions (the device list): buttons wait until a device is ticked, and the ribbon says how many are.
+function updateSelection() {
+  const form = document.getElementById("bulk-form");
+  if (!form) return;
+  const n = document.querySelectorAll(`input[name="device"][form="bulk-form"]:checked`).length;
+  form.querySelectorAll("[data-needs-selection]").forEach((button) => { button.disabled = n === 0; });
+  const label = form.querySelector("[data-selected-count]");
+  if (label) label.textContent = n === 0 ? label.dataset.none : n === 1 ? label.dataset.one : label.dataset.many.replace("%(n)s", n);
+}
+document.addEventListener("DOMContentLoaded", updateSelection);
+document.addEventListener("change", (event) => {
+  if (event.target.matches(`input[form="bulk-form"], [data-select-all]`)) updateSelection();
+});
+
+// A clickable row (it opens the details pane) is a button for the keyboard too: Enter or Space.
+document.addEventListener("keydown", (event) => {
+  const row = event.target.closest ? event.target.closest("tr.console-row[tabindex]") : null;
+  if (row && event.target === row && (event.key === "Enter" || event.key === " ")) {
+    event.preventDefault();
+    row.click();
+  }
+});
+
+// The header's Dark mode toggle (the choice is kept in this browser; static/js/theme.js applies it early).
+function showTheme() {
+  const dark = document.documentElement.dataset.bsTheme === "dark";
+  document.querySelectorAll("[data-theme-toggle]").forEach((button) => button.setAttribute("aria-pressed", String(dark)));
+}
+document.addEventListener("DOMContentLoaded", showTheme);
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-theme-toggle]")) {
+    const next = document.documentElement.dataset.bsTheme === "dark" ? "light" : "dark";
+    window.localStorage.setItem("easconsole-theme", next);
+    document.documentElement.dataset.bsTheme = next;
+    showTheme();
+  }
+  // The phone's Menu button folds the navigation out and back.
+  const toggle = event.target.closest("[data-nav-toggle]");
+  if (toggle) {
+    const nav = document.getElementById(toggle.getAttribute("aria-controls"));
+    toggle.setAttribute("aria-expanded", String(nav.classList.toggle("open")));
+  }
+});

@@ -23,6 +23,7 @@ def test_full_administrator_adds_an_exchange_server(page, qcluster, exchange, sc
     SiteFactory(code="P01", name="Primary site")
     make_persona("full_admin")
     sign_in(page, "full_admin", PASSWORD)
+    page.goto("/administration/exchange-connectors/")
     page.get_by_role("link", name="Add Exchange Server").click()
 
     # General

@@ -13,7 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_full_administrator_lands_in_administration(page, screenshot):
     make_persona("full_admin")
     sign_in(page, "full_admin", PASSWORD)
-    expect(page).to_have_url(re.compile(r"/administration/exchange-connectors/$"))
+    expect(page).to_have_url(re.compile(r"/assets/dashboard/$"))
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.locator('[data-workspace="administration"]').click()
     expect(page.get_by_role("heading", name="Exchange Server connectors")).to_be_visible()
     expect(page.locator(".console-workspace.active")).to_have_text("Administration")
     expect(page.get_by_role("link", name="Administrative Users")).to_be_visible()
@@ -24,6 +26,8 @@ def test_full_administrator_lands_in_administration(page, screenshot):
 def test_operations_administrator_lands_in_the_console_without_security(page, screenshot):
     make_persona("operator")
     sign_in(page, "operator", PASSWORD)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.locator('[data-workspace="administration"]').click()
     expect(page.get_by_role("heading", name="Exchange Server connectors")).to_be_visible()
     expect(page.get_by_role("link", name="Administrative Users")).to_have_count(0)
     expect(page.get_by_role("link", name="Add Exchange Server")).to_have_count(0)
@@ -42,10 +46,12 @@ def test_operations_administrator_lands_in_the_console_without_security(page, sc
 def test_auditor_lands_in_reports(page, screenshot):
     make_persona("analyst")
     sign_in(page, "analyst", PASSWORD)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page.locator('[data-workspace="reports"]').click()
     expect(page.get_by_role("heading", name="Reports", exact=True)).to_be_visible()
     expect(page.locator(".console-workspace.active")).to_have_text("Reports")
     page.get_by_role("link", name="Administrative audit trail").first.click()
-    expect(page.get_by_role("cell", name="sign in").first).to_be_visible()
+    expect(page.get_by_role("cell", name="Signed in").first).to_be_visible()
     screenshot(page, "auditor-audit-trail")
 
 

@@ -43,6 +43,7 @@ def analyst(client, db):
 
 
 def test_the_device_list(analyst):
+    analyst.post(reverse("devices:device_columns"), {"columns": ["device_type"]})  # a column to choose since issue 16
     rows = csv_rows(analyst.get(reverse("devices:device_list"), {"export": "csv"}))
     assert rows[1][rows[0].index("Device type")] == SHOWN
 

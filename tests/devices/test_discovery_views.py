@@ -63,7 +63,7 @@ def test_a_failed_run_says_why_and_stops_refreshing(persona_client, connector):
                                       finished=timezone.now())
     page = persona_client("operator").get(reverse("devices:discoveryrun_detail", args=[run.pk])).content.decode()
     assert "Running Get-ActiveSyncDevice failed: gone." in page and "The inventory was left as it was" in page
-    assert "hx-trigger" not in page
+    assert 'hx-trigger="every' not in page  # nothing polls (the header's search has a trigger of its own)
 
 
 def test_runs_of_other_sites_are_not_shown(client, connector):
@@ -75,3 +75,17 @@ def test_runs_of_other_sites_are_not_shown(client, connector):
     assert "Contoso" in listing and "Fabrikam" not in listing
     assert client.get(reverse("devices:discoveryrun_detail", args=[theirs.pk])).status_code == 404
     assert client.get(reverse("devices:discoveryrun_detail", args=[mine.pk])).status_code == 200
+
+
+def test_a_running_discovery_shows_progress_against_the_last_run_and_a_title_without_its_state(persona_client, connector):
+    DiscoveryRun.objects.create(connector=connector, kind="full", state="succeeded", devices_seen=10_000,
+                                finished=timezone.now() - dt.timedelta(days=1))
+    run = running_run(connector)  # 2500 read in 10 s: 250 devices/s
+    client = persona_client("operator")
+    page = client.get(reverse("devices:discoveryrun_detail", args=[run.pk])).content.decode()
+    assert "<title>Full discovery of Contoso · EAS Console</title>" in page  # the badge says Running; the title does not contradict it
+    assert "2500 of about 10000 devices (25%)" in page and "about 30 seconds left" in page
+    assert 'max="10000" value="2500"' in page
+    first = DiscoveryRun.objects.create(connector=connector, kind="delta", state="running", started=timezone.now())
+    page = client.get(reverse("devices:discoveryrun_detail", args=[first.pk])).content.decode()
+    assert "of about" not in page  # no earlier delta discovery: nothing to compare with

@@ -265,3 +265,13 @@ def test_query_count_does_not_grow_with_the_devices(client, db, url, scoped):
     five = queries_with(5)
     fifty = queries_with(45)
     assert five == fifty <= 14, (five, fifty)
+
+
+def test_the_inactive_report_says_which_connectors_discovery_skips_inactive_devices(client, fleet):
+    fleet["fabrikam"].ignore_inactive_days = 365
+    fleet["fabrikam"].save()
+    client.force_login(make_persona("analyst"))
+    page = client.get(INACTIVE).content.decode()  # 30 days: Contoso's default limit is 30, so it skips them
+    assert "Contoso Exchange ignores devices inactive for more than 30 days" in page
+    assert "Fabrikam Exchange ignores" not in page
+    assert 'data-testid="discovery-skips"' not in client.get(INACTIVE, {"days": 10}).content.decode()

@@ -7,7 +7,8 @@ from tests.personas import PASSWORD, make_persona
 
 pytestmark = pytest.mark.django_db
 
-LANDING = {"full_admin": "/administration/exchange-connectors/", "operator": "/administration/exchange-connectors/", "analyst": "/reports/", "end_user": "/catalog/"}
+# Administrators and auditors land on the dashboard (the fleet at a glance), end users in the catalog.
+LANDING = {"full_admin": "/assets/dashboard/", "operator": "/assets/dashboard/", "analyst": "/assets/dashboard/", "end_user": "/catalog/"}
 
 
 @pytest.mark.parametrize("persona", LANDING)

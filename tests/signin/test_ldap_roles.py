@@ -35,7 +35,7 @@ def test_a_role_given_to_a_group_reaches_a_member_of_a_nested_group_at_sign_in(l
     assignment = assign_to_directory_group("EAS-Operators", "Operations Administrator")
     assert AuditEvent.objects.filter(action="create", object_type="administrative user", username="full_admin").exists()
     client, landing = sign_in("jdoe")  # jdoe is in Helpdesk, which is in EAS-Operators
-    assert landing == reverse("easconsole:exchangeconnector_list")  # an administrator's landing
+    assert landing == reverse("devices:dashboard")  # an administrator's landing
     assert client.get(reverse("devices:device_list")).status_code == 200
     account = assignment.group.user_set.get()
     assert account.username == "jdoe@contoso.com"
@@ -55,10 +55,10 @@ def test_leaving_the_group_removes_the_role_at_the_next_sign_in(ldap_console):
         ldap_console.add_member("Helpdesk", "jdoe")
 
 
-def test_a_group_role_lands_an_auditor_in_reports(ldap_console):
+def test_a_group_role_lands_an_auditor_on_the_dashboard(ldap_console):
     assign_to_directory_group("Auditors", "Read-only Analyst")
     client, landing = sign_in("mmajor@contoso.com")
-    assert landing == reverse("easconsole:report_index")
+    assert landing == reverse("devices:dashboard")
     assert client.get(reverse("easconsole:exchangeconnector_add")).status_code == 403
 
 

@@ -65,7 +65,7 @@ def test_an_app_role_maps_to_a_console_role_and_leaving_it_removes_it(entra):
     services.role_assignment_save(assignment=RoleAssignment(group=group, role=services.role_by_name("Operations Administrator")),
                                   user=None)
     client, _ = sign_in_with_entra(entra, {**PERSON, "roles": ["EAS-Operators"]})
-    assert client.get("/")["Location"] == reverse("easconsole:exchangeconnector_list")
+    assert client.get("/")["Location"] == reverse("devices:dashboard")
     client, _ = sign_in_with_entra(entra, {**PERSON, "roles": []})  # removed from the app role in Entra ID
     assert client.get("/")["Location"] == reverse("catalog:my_devices")
     assert not group.user_set.exists()

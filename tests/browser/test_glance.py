@@ -1,0 +1,135 @@
+"""The console at a glance (issue 16) in a browser: the dashboard, the header search, plain words,
+the device list's details pane and bulk buttons; desktop and phone, light and dark (screenshots)."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+from tests.browser.test_devices import fleet  # noqa: F401  (fixture)
+from tests.personas import PASSWORD, make_persona
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_dashboard_figures_link_to_their_lists(page, screenshot, fleet):
+    make_persona("operator")
+    sign_in(page, "operator", PASSWORD)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_test_id("figure-devices")).to_contain_text("12")
+    screenshot(page, "glance-dashboard-operator")
+    page.get_by_test_id("access-quarantined").click()
+    expect(page.get_by_role("heading", name="Devices", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("result-count")).to_have_text("1 device")
+    page.go_back()
+    page.get_by_test_id("figure-inactive").click()
+    expect(page).to_have_url(re.compile(r"inactive_days=30"))
+    expect(page.get_by_test_id("result-count")).to_have_text("2 devices")
+
+
+def test_dashboard_on_a_phone(phone, screenshot, fleet):
+    make_persona("analyst")
+    sign_in(phone, "analyst", PASSWORD)
+    expect(phone.get_by_role("heading", name="Dashboard")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(phone, "glance-dashboard-phone")
+
+
+def test_header_search_finds_a_device_from_the_keyboard(page, screenshot, fleet):
+    make_persona("operator")
+    sign_in(page, "operator", PASSWORD)
+    search = page.get_by_role("search", name="Search devices and users").get_by_label("Search devices and users")
+    search.fill("carla")
+    results = page.get_by_test_id("search-results")
+    expect(results.get_by_test_id("search-device")).to_have_count(1)
+    expect(results).to_contain_text("Carla Rossi")
+    screenshot(page, "glance-header-search")
+    search.press("ArrowDown")  # the user, then the device
+    search.page.keyboard.press("ArrowDown")
+    expect(results.get_by_test_id("search-device")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="carla.rossi_iPad")).to_be_visible()
+
+
+def test_device_list_fits_1440_with_the_details_pane_beside_it(browser, console_server, screenshot, fleet):
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    make_persona("operator")
+    sign_in(page, "operator", PASSWORD)
+    page.goto("/assets/devices/")
+    wipe = page.get_by_role("button", name="Wipe", exact=True)
+    expect(wipe).to_be_disabled()  # nothing ticked yet
+    expect(page.get_by_text("No device selected")).to_be_visible()
+    page.get_by_role("checkbox", name="Select ben.jones_SAMSUNGSMG998B").check()
+    page.get_by_role("checkbox", name="Select carla.rossi_iPad").check()
+    expect(page.get_by_text("2 selected")).to_be_visible()
+    expect(wipe).to_be_enabled()
+    # Plain words, the token in the tooltip; a readable model name.
+    row = page.get_by_role("row", name=re.compile("ben.jones_SAMSUNGSMG998B"))
+    expect(row.get_by_title("Quarantined", exact=True)).to_have_text("Quarantined")
+    # A row opens from the keyboard, and its details stand beside the list.
+    row.focus()
+    page.keyboard.press("Enter")
+    pane = page.locator("#details-pane")
+    expect(pane).to_contain_text("ben.jones@contoso.com")
+    expect(pane.get_by_title("SM-G998B")).to_have_text("Samsung Galaxy S21 Ultra")
+    the_list = page.locator(".console-list").bounding_box()
+    assert pane.bounding_box()["x"] > the_list["x"] + the_list["width"] - 1
+    screenshot(page, "glance-device-list-1440")
+    assert page.locator(".console-list .table-responsive").evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the default columns overflow"
+    screenshot(page, "glance-device-list-1440")
+    page.goto(f"/assets/devices/{fleet[0].pk}/")
+    allow = page.get_by_role("button", name="Allow", exact=True)
+    expect(allow).to_be_disabled()  # already allowed
+    context.close()
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_dark_mode_follows_the_system_and_the_toggle(browser, console_server, screenshot, fleet):
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 1440, "height": 900}, color_scheme="dark")
+    page = context.new_page()
+    make_persona("full_admin")
+    sign_in(page, "full_admin", PASSWORD)
+    html = page.locator("html")
+    expect(html).to_have_attribute("data-bs-theme", "dark")  # the system's setting
+    expect(page.get_by_role("button", name="Dark mode")).to_have_attribute("aria-pressed", "true")
+    screenshot(page, "glance-dashboard-dark")
+    page.goto("/assets/devices/")
+    page.get_by_role("row", name=re.compile("ben.jones_SAMSUNGSMG998B")).get_by_role("cell").nth(2).click()
+    expect(page.locator("#details-pane")).to_contain_text("ben.jones@contoso.com")
+    screenshot(page, "glance-device-list-dark")
+    page.get_by_role("button", name="Dark mode").click()  # chosen: light, kept across pages
+    expect(html).to_have_attribute("data-bs-theme", "light")
+    page.goto("/reports/audit-trail/")
+    expect(html).to_have_attribute("data-bs-theme", "light")
+    expect(page.get_by_role("button", name="Dark mode")).to_have_attribute("aria-pressed", "false")
+    context.close()
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_console_on_a_phone(browser, console_server, screenshot, fleet, dark):
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, color_scheme="dark" if dark else "light")
+    phone = context.new_page()
+    mode = "dark" if dark else "light"
+    make_persona("operator")
+    sign_in(phone, "operator", PASSWORD)
+    expect(phone.get_by_role("heading", name="Dashboard")).to_be_visible()
+    assert no_sideways_scroll(phone)
+    screenshot(phone, f"glance-phone-dashboard-{mode}")
+    # The navigation folds behind Menu.
+    devices_link = phone.get_by_role("navigation", name="Navigation").get_by_role("link", name="Devices", exact=True)
+    expect(devices_link).to_be_hidden()
+    phone.get_by_role("button", name="Menu").click()
+    screenshot(phone, f"glance-phone-menu-{mode}")
+    devices_link.click()
+    expect(phone.get_by_test_id("result-count")).to_have_text("12 devices")
+    assert no_sideways_scroll(phone)
+    screenshot(phone, f"glance-phone-devices-{mode}")
+    phone.goto(f"/assets/devices/{fleet[1].pk}/")
+    assert no_sideways_scroll(phone)
+    screenshot(phone, f"glance-phone-device-{mode}")
+    context.close()

@@ -143,10 +143,21 @@ _LIST_PREFIXES = ("System.Collections.Generic.List`1[[", "System.Collections.Obj
                   "System.Collections.ObjectModel.ReadOnlyCollection`1[[")
 
 
+_KINDS: dict[tuple[str, ...], str] = {}  # a discovery sends the same few type lists again and again
+
+
 def _kind(types: list[str]) -> str:
     """What pypsrp makes of an object with these type names: "list", "dict" or "object"; the first
     name pypsrp knows decides, as in its `deserialize`. Whatever else it would do is left to it."""
-    for name in types or ["System.Object"]:
+    key = tuple(types)
+    kind = _KINDS.get(key)
+    if kind is None:
+        kind = _KINDS[key] = _kind_of(key)  # Unsupported is raised, never cached
+    return kind
+
+
+def _kind_of(types: tuple[str, ...]) -> str:
+    for name in types or ("System.Object",):
         if name.startswith("Deserialized.System."):
             name = name[13:]
         item = None

@@ -1,12 +1,13 @@
 """Benchmark of discovery (run by hand; prints figures, asserts nothing).
 
-    python bench/discovery.py [--sizes 10000 50000] [--changed 0.01] [--online]
+    python bench/discovery.py [--sizes 10000 50000] [--changed 0.01] [--online] [--no-before]
 
 For each organization size: the simulator runs in its own process (its memory measured apart);
 the bare time pypsrp needs to receive Get-ActiveSyncDevice for the organization; a full discovery
 run by a child process (the "worker": Django, a fresh SQLite database, the product's own
 `full_discovery`) with its time, devices/s and peak RSS; then 1% of the devices are changed through
-the control API and a delta discovery runs in another child. Targets: full 10,000 < 60 s;
+the control API and a delta discovery runs in another child. Unless --no-before, the full discovery
+also runs with pypsrp's generic CLIXML decoder (as before issue 19), printed beside the fast one. Targets: full 10,000 < 60 s;
 delta 1% < 15 s; worker peak < 300 MB at 50,000.
 
 With --online the simulator also serves the organization as an Exchange Online tenant, and a full
@@ -98,6 +99,11 @@ def phase_discover(kind: str, server: dict) -> None:
     django.setup()
     from django.core.management import call_command
 
+    if os.environ.get("BENCH_DECODER") == "pypsrp":  # "before": the bulk reads decoded by pypsrp
+        from easconsole.exchange import clixml_decoder
+
+        clixml_decoder.ENABLED = False
+
     call_command("migrate", verbosity=0)
     from devices import discovery
     from devices.models import Device, DiscoveryRun
@@ -134,8 +140,8 @@ def phase_discover(kind: str, server: dict) -> None:
                       "peak_rss_mb": peak_rss_mb()}), flush=True)
 
 
-def worker(kind: str, server: dict, var_dir: str) -> dict:
-    env = {**os.environ, "EASCONSOLE_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING"}
+def worker(kind: str, server: dict, var_dir: str, decoder: str = "fast") -> dict:
+    env = {**os.environ, "EASCONSOLE_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING", "BENCH_DECODER": decoder}
     env.pop("DATABASE_URL", None)
     done = subprocess.run([sys.executable, __file__, "--phase", "discover", "--kind", kind, "--server", json.dumps(server)],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -155,7 +161,7 @@ def change_devices(server: dict, identities: list[str]) -> int:
     return len(identities)
 
 
-def measure(devices: int, changed: float, online: bool = False) -> None:
+def measure(devices: int, changed: float, online: bool = False, before: bool = True) -> None:
     print(f"\n== {devices:,} devices ==", flush=True)
     serve = subprocess.Popen([sys.executable, __file__, "--phase", "serve", "--devices", str(devices),
                               *(["--online"] if online else [])],
@@ -166,9 +172,22 @@ def measure(devices: int, changed: float, online: bool = False) -> None:
         bare = bare_receive(server, every=max(1, round(1 / changed)))
         print(f"bare pypsrp receive of Get-ActiveSyncDevice: {bare['devices']:,} objects in {bare['seconds']:.1f} s "
               f"({bare['devices'] / bare['seconds']:.0f}/s)", flush=True)
+        if before:
+            with tempfile.TemporaryDirectory(prefix="bench-discovery-before-") as before_dir:
+                old = worker("full", server, before_dir, decoder="pypsrp")
+            if old["state"] != "succeeded":
+                raise SystemExit(f"full discovery (pypsrp's decoder) failed: {old['error']}")
         full = worker("full", server, var_dir)
         if full["state"] != "succeeded":
             raise SystemExit(f"full discovery failed: {full['error']}")
+        if before:
+            print(f"full discovery, before (pypsrp's decoder): {old['seconds']:.1f} s, "
+                  f"{old['seen'] / old['seconds']:.0f} devices/s, {old['seconds'] / bare['seconds']:.2f}x the bare receive "
+                  f"time, worker peak RSS {old['peak_rss_mb']:.0f} MB; {old['split']}", flush=True)
+            print(f"full discovery, after (fast decoder):     {full['seconds']:.1f} s, "
+                  f"{full['seen'] / full['seconds']:.0f} devices/s, {full['seconds'] / bare['seconds']:.2f}x the bare receive "
+                  f"time, worker peak RSS {full['peak_rss_mb']:.0f} MB; rate {bare['seconds'] / full['seconds']:.2f}x "
+                  f"the bare receive's (before {bare['seconds'] / old['seconds']:.2f}x)", flush=True)
         print(f"full discovery: {full['seconds']:.1f} s, {full['seen'] / full['seconds']:.0f} devices/s "
               f"({full['seen']:,} read, {full['added']:,} added, {full['ignored']:,} ignored as inactive); "
               f"ratio to the bare receive {full['seconds'] / bare['seconds']:.2f}; worker peak RSS {full['peak_rss_mb']:.0f} MB; "
@@ -203,6 +222,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--online", action="store_true", help="also a full discovery over Exchange Online's REST")
+    parser.add_argument("--no-before", action="store_true", help="skip the full discovery with pypsrp's decoder")
     parser.add_argument("--phase", choices=["serve", "discover"], help=argparse.SUPPRESS)
     parser.add_argument("--devices", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--kind", default="full", help=argparse.SUPPRESS)
@@ -213,9 +233,10 @@ def main() -> None:
     elif args.phase == "discover":
         phase_discover(args.kind, json.loads(args.server))
     else:
-        print(f"discovery benchmark on {os.cpu_count()} CPU(s)", flush=True)
+        print(f"discovery benchmark on {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}", flush=True)
         for size in args.sizes:
-            measure(size, args.changed, args.online)
+            measure(size, args.changed, args.online, before=not args.no_before)
+            print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -144,10 +144,11 @@ class Connection:
                 return rows, outcome, session.name
 
     def stream(self, commands: Sequence[Command], *, strict: bool = True,
-               outcome: PipelineOutcome | None = None) -> Iterator[dict[str, Any]]:
+               outcome: PipelineOutcome | None = None, fast: bool = False) -> Iterator[dict[str, Any]]:
         """Stream a read pipeline; retried once on a connection error if nothing was yielded yet.
 
         With strict=False, non-terminating error records are logged and left in `outcome` instead of raised.
+        fast=True: the bulk reads' decoder (see Session.stream).
         """
         with self.slot():
             retried = waited = False
@@ -156,7 +157,7 @@ class Connection:
                 session = self.ensure()
                 yielded = False
                 try:
-                    for row in session.stream(commands, outcome):
+                    for row in session.stream(commands, outcome, fast=fast):
                         yielded = True
                         yield row
                 except ExchangeConnectionError as exc:

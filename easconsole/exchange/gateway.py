@@ -155,7 +155,7 @@ class PsrpGateway(CmdletOperations):
 
     def devices(self, *, result_size: str | int = "Unlimited", filter: str | None = None) -> Iterator[DeviceRecord]:
         """Every device partnership (streamed); `filter` is an OPATH filter, e.g. for delta discovery."""
-        for props in self._connection.stream([self._device_query(result_size, filter)]):
+        for props in self._connection.stream([self._device_query(result_size, filter)], fast=True):
             yield parsing.device(props)
 
     def _statistics_pipeline(self, filter: str | None, organizational_unit: str | None = None,
@@ -173,7 +173,7 @@ class PsrpGateway(CmdletOperations):
 
         A device that vanishes mid-way (its statistics error record) is skipped and logged, not raised.
         """
-        for props in self._connection.stream(self._statistics_pipeline(filter), strict=False):
+        for props in self._connection.stream(self._statistics_pipeline(filter), strict=False, fast=True):
             yield parsing.statistics(props)
 
     def devices_with_statistics(self, *, filter: str | None = None, organizational_unit: str | None = None,
@@ -186,9 +186,9 @@ class PsrpGateway(CmdletOperations):
         """
         conn = self._connection
         with conn.slot():
-            devices = conn.stream([self._device_query("Unlimited", filter, organizational_unit)])
+            devices = conn.stream([self._device_query("Unlimited", filter, organizational_unit)], fast=True)
             stats = conn.stream(self._statistics_pipeline(filter, organizational_unit, statistics_properties),
-                                strict=False, outcome=PipelineOutcome())
+                                strict=False, outcome=PipelineOutcome(), fast=True)
             try:
                 yield from _join(devices, stats)
             finally:
@@ -201,7 +201,7 @@ class PsrpGateway(CmdletOperations):
         Delta discovery uses it to find devices Exchange no longer has."""
         query = [self._device_query("Unlimited", None, organizational_unit),
                  ("Select-Object", [("Property", ["Guid", "WhenChanged"])])]
-        for props in self._connection.stream(query):
+        for props in self._connection.stream(query, fast=True):
             yield parsing.guid(props.get("Guid")), parsing.when(props.get("WhenChanged"))
 
     # ---- recipients ---------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ class PsrpGateway(CmdletOperations):
         if organizational_unit:
             params.append(("OrganizationalUnit", _required("organizational_unit", organizational_unit)))
         query = [("Get-Mailbox", params), ("Select-Object", [("Property", list(parsing.MAILBOX_PROPERTIES))])]
-        for props in self._connection.stream(query):
+        for props in self._connection.stream(query, fast=True):
             yield parsing.recipient(props)
 
     def recipients(self, *, result_size: str | int = "Unlimited", filter: str | None = None) -> Iterator[RecipientInfo]:

@@ -10,6 +10,7 @@ it storable (`easconsole.text.storable`), whoever shows a name shows it with `ea
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import uuid
 from typing import Any, Callable, Mapping
@@ -105,6 +106,7 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+@functools.lru_cache(maxsize=1024)  # the same few dozen names for every object of a discovery
 def snake(name: str) -> str:
     """"DeviceAccessStateReason" -> "device_access_state_reason"; "DeviceID" -> "device_id"."""
     return _CAMEL.sub("_", name).lower()

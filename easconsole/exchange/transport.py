@@ -20,7 +20,7 @@ from pypsrp.exceptions import (AuthenticationError, InvalidPSRPOperation, WinRME
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
 
-from . import certificates, kerberos, pypsrp_tuning, shells
+from . import certificates, clixml_decoder, kerberos, pypsrp_tuning, shells
 from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
                      ExchangePermissionError, ExchangeThrottledError, throttle_wait)
 from .parsing import properties
@@ -312,6 +312,8 @@ class Session:
             self.wsman = _WSMan(**wsman_options(self.settings, self.server))
             self.pool = RunspacePool(self.wsman, configuration_name=CONFIGURATION_NAME, max_runspaces=2)
             self.pool.shell.name = shells.shell_name()  # so the reclaim task knows whose shell it is
+            # Output stays XML text until the reader decodes it, fast for the bulk reads (stream(fast=True)).
+            self.pool._fragmenter.serializer = clixml_decoder.RawOutputSerializer()
             shells.in_use(self.pool.id)
             self.pool.open()
         except Exception as exc:  # every library failure becomes ours, at the edge
@@ -333,8 +335,12 @@ class Session:
     def idle_for(self) -> float:
         return time.monotonic() - self.last_used
 
-    def stream(self, commands: Sequence[Command], outcome: PipelineOutcome | None = None) -> Iterator[dict[str, Any]]:
+    def stream(self, commands: Sequence[Command], outcome: PipelineOutcome | None = None, *,
+               fast: bool = False) -> Iterator[dict[str, Any]]:
         """Run one pipeline, yielding each output object's properties as it arrives.
+
+        With fast=True the objects are decoded by `clixml_decoder` (the bulk reads: flat objects, many
+        of them) instead of pypsrp's generic deserialiser; the properties are the same.
 
         Terminating errors raise at once; non-terminating error records and warnings are collected into
         `outcome` (read it after the generator is exhausted). Transport failures raise
@@ -361,12 +367,12 @@ class Session:
                         batch = list(ps.output)
                         ps.output.clear()  # memory stays flat however large the result
                         for obj in batch:
-                            yield properties(obj)
+                            yield clixml_decoder.properties(obj, fast=fast)
                     # The poll that ends a Failed pipeline brings its terminating error record last.
                     seen_errors = self._collect(ps, outcome, cmdlet, seen_errors,
                                                 terminating=ps.state == PSInvocationState.FAILED)
                 for obj in list(ps.output):
-                    yield properties(obj)
+                    yield clixml_decoder.properties(obj, fast=fast)
                 ps.output.clear()
             except (GeneratorExit, ExchangeError):
                 raise

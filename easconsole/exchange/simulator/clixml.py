@@ -96,6 +96,7 @@ class ClixmlWriter:
         self._obj_id = 0
         self._tn_ids: dict[tuple[str, ...], int] = {}
         self._tn_blocks: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._names: dict[str, str] = {}  # property name -> ' N="..."' (the same few dozen names every object)
         self._scalars: dict[type, Callable[[str, Any], str]] = {
             str: lambda n, v: f"<S{n}>{escape(v)}</S>",
             bool: lambda n, v: f"<B{n}>{'true' if v else 'false'}</B>",
@@ -122,12 +123,15 @@ class ClixmlWriter:
         if record.to_string is not None:
             parts.append(f"<ToString>{escape(record.to_string)}</ToString>")
         parts.append("<MS>" if extended else "<Props>")
-        scalars = self._scalars
+        scalars, names_ = self._scalars, self._names
         for key, value in record.properties.items():
             writer = scalars.get(type(value))
             if writer is None:
                 writer = self._fallback(value)
-            parts.append(writer(f' N="{_escape_attr(key)}"', value))
+            name = names_.get(key)
+            if name is None:
+                name = names_[key] = f' N="{_escape_attr(key)}"'
+            parts.append(writer(name, value))
         parts.append("</MS></Obj>" if extended else "</Props></Obj>")
         return "".join(parts)
 

@@ -3,6 +3,7 @@ a NoLanguage Exchange session still offers (Get-Command, Select-Object)."""
 from __future__ import annotations
 
 import fnmatch
+import functools
 from typing import Any, Iterable, Iterator
 
 from ..model import COMMAND_TYPE
@@ -82,6 +83,8 @@ def get_command(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None) 
 def _select_names(record: Record, patterns: list[str]) -> list[str]:
     """The output's property names: as the caller typed them (PowerShell names a selected property
     after the -Property argument, `deviceid` gives `deviceid`); a wildcard gives the object's own names."""
+    if not any(ch in pattern for pattern in patterns for ch in "*?["):
+        return list(_typed_names(tuple(patterns)))  # the same for every object: worked out once
     names: list[str] = []
     taken: set[str] = set()
     for pattern in patterns:
@@ -94,6 +97,15 @@ def _select_names(record: Record, patterns: list[str]) -> list[str]:
                 taken.add(name.lower())
                 names.append(name)
     return names
+
+
+@functools.lru_cache(maxsize=64)
+def _typed_names(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    names: list[str] = []
+    for name in patterns:
+        if name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    return tuple(names)
 
 
 @cmdlet("Select-Object", Param("Property", "list", 0), Param("First", "int"), Param("Skip", "int"),

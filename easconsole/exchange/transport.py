@@ -27,7 +27,7 @@ from .parsing import properties
 from .values import ConnectionSettings
 
 log = logging.getLogger(__name__)
-pypsrp_tuning.install()  # about twice as fast to receive objects (see pypsrp_tuning.py)
+TUNED = pypsrp_tuning.install()  # about twice as fast to receive objects (see pypsrp_tuning.py)
 easdisc = logging.getLogger("easconsole.easdisc")
 
 CONFIGURATION_NAME = "Microsoft.Exchange"
@@ -309,13 +309,8 @@ class Session:
         """Open the runspace pool. Raises ExchangeConnectionError (or ExchangeThrottledError)."""
         try:
             kerberos.prepare(self.settings, self.server, self.name)
-            self.wsman = _WSMan(**wsman_options(self.settings, self.server))
-            self.pool = RunspacePool(self.wsman, configuration_name=CONFIGURATION_NAME, max_runspaces=2)
-            self.pool.shell.name = shells.shell_name()  # so the reclaim task knows whose shell it is
-            # Output stays XML text until the reader decodes it, fast for the bulk reads (stream(fast=True)).
-            self.pool._fragmenter.serializer = clixml_decoder.RawOutputSerializer()
-            shells.in_use(self.pool.id)
-            self.pool.open()
+            with kerberos.opening(self.settings):
+                self._open_pool()
         except Exception as exc:  # every library failure becomes ours, at the edge
             self.broken = True  # e.g. Created, then the opening Receive timed out: the shell exists
             self.close()
@@ -327,6 +322,16 @@ class Session:
             raise error from None
         self.last_used = time.monotonic()
         return self
+
+    def _open_pool(self) -> None:
+        self.wsman = _WSMan(**wsman_options(self.settings, self.server))
+        self.pool = RunspacePool(self.wsman, configuration_name=CONFIGURATION_NAME, max_runspaces=2)
+        self.pool.shell.name = shells.shell_name()  # so the reclaim task knows whose shell it is
+        if TUNED:  # pypsrp's private serializer, checked on that version only (like pypsrp_tuning)
+            # Output stays XML text until the reader decodes it, fast for the bulk reads (stream(fast=True)).
+            self.pool._fragmenter.serializer = clixml_decoder.RawOutputSerializer()
+        shells.in_use(self.pool.id)
+        self.pool.open()
 
     @property
     def is_open(self) -> bool:

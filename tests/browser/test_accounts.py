@@ -13,6 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_an_administrator_creates_a_local_account_that_then_signs_in(page, browser, console_server, screenshot):
     make_persona("full_admin")
     sign_in(page, "full_admin", PASSWORD)
+    page.get_by_role("link", name="Administration", exact=True).click()  # administrators land on the dashboard
     page.get_by_role("link", name="Accounts", exact=True).click()
     expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
     page.get_by_role("link", name="Add Account").click()
@@ -41,6 +42,7 @@ def test_an_administrator_gives_a_role_to_a_directory_group_nobody_brought_in_ye
 
     make_persona("full_admin")
     sign_in(page, "full_admin", PASSWORD)
+    page.get_by_role("link", name="Administration", exact=True).click()  # administrators land on the dashboard
     page.get_by_role("link", name="Administrative Users").click()
     page.get_by_role("link", name="Add User or Group").click()
     page.get_by_label("A group").check()

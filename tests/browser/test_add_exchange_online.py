@@ -25,6 +25,7 @@ def test_full_administrator_adds_an_exchange_online_connector(page, qcluster, te
     SiteFactory(code="P01", name="Primary site")
     make_persona("full_admin")
     sign_in(page, "full_admin", PASSWORD)
+    page.get_by_role("link", name="Administration", exact=True).click()  # administrators land on the dashboard
     page.get_by_role("link", name="Add Exchange Server").click()
 
     page.locator("#id_general-name").fill("Contoso Online")

@@ -138,12 +138,7 @@ class AccountForm(ConsoleModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        password = cleaned.get("password") or ""
-        if not password and cleaned.get("password_token"):
-            try:
-                password = credentials.decrypt(cleaned["password_token"])
-            except credentials.CredentialError:
-                self.add_error("password", _("Enter the password again."))
+        password = self.typed_secret(_("Enter the password again."))
         cleaned["password"] = password or None
         auth = cleaned.get("authentication")
         keeps_stored = bool(self.instance.pk and self.instance.password_encrypted)

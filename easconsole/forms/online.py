@@ -69,12 +69,7 @@ class OnlineAccountForm(ConsoleModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        credential = cleaned.get("password") or ""
-        if not credential and cleaned.get("password_token"):
-            try:
-                credential = credentials.decrypt(cleaned["password_token"])
-            except credentials.CredentialError:
-                self.add_error("password", _("Paste the certificate or secret again."))
+        credential = self.typed_secret(_("Paste the certificate or secret again."))
         keeps_stored = bool(self.instance.pk and self.instance.password_encrypted)
         if credential or not keeps_stored:
             problem = online_settings.credential_problem(credential)

@@ -1,6 +1,8 @@
 """Assets and Compliance ▸ Devices: the list (with a column chooser and a streamed CSV export) and details."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -113,13 +115,18 @@ class DeviceDetailView(ObjectDetailView):
         the reason), then Edit Primary Users."""
         if obj is None:
             return []
+        offered = action_services.offered_actions(self.request.user, obj)
         buttons = [{"label": a["label"], "reason": a["reason"] or self.already(obj, a["kind"]),
                     "style": "outline-danger" if a["kind"] in (DeviceAction.Kind.WIPE, DeviceAction.Kind.DELETE) else "outline-primary",
                     "url": reverse("devices:device_action", args=[obj.pk, a["kind"]])}
-                   for a in action_services.offered_actions(self.request.user, obj)]
+                   for a in offered]
         if buttons:  # anyone who may act on the device may edit its primary users
             buttons.append({"label": _("Edit Primary Users"), "style": "outline-secondary", "reason": None,
                             "url": reverse("devices:device_affinity", args=[obj.pk])})
+        if any(a["kind"] == DeviceAction.Kind.WIPE for a in offered) and obj.connector_id:  # the offboarding playbook
+            buttons.append({"label": _("Offboard this user"), "style": "outline-danger", "reason": None,
+                            "url": reverse("devices:offboarding_add") + "?" + urlencode({"connector": obj.connector_id,
+                                                                                         "mailbox": obj.mailbox})})
         return buttons
 
     @staticmethod

@@ -1,0 +1,139 @@
+"""The offboarding playbook through the simulated organization: snapshot, wipes, acknowledgements, then
+ActiveSync turned off for the mailbox; and its pages."""
+from collections import Counter
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+
+from devices.actions import rules
+from devices.actions import services as actions
+from devices.models import DeviceAction, Offboarding
+from devices.offboarding import services
+from easconsole.exchange.simulator.online import SimulatedTenant
+from easconsole.exchange.simulator.testing import running_simulator
+from easconsole.models import AuditEvent
+from tests.console import discovered, installed_connector, installed_online_connector
+from tests.factories import CollectionFactory
+from tests.personas import make_persona, make_user
+
+pytestmark = [pytest.mark.django_db, pytest.mark.simulator]
+State, Kind, Block = DeviceAction.State, DeviceAction.Kind, Offboarding.Block
+
+
+@pytest.fixture(scope="module")
+def exchange():
+    with running_simulator(devices=60) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def tenant(exchange):
+    with SimulatedTenant(exchange.org) as running:
+        yield running
+
+
+@pytest.fixture(params=["psrp", "rest"])
+def devices_over(request, exchange, tenant, control):
+    """The devices of a connector over on-premises Remote PowerShell and over Exchange Online's REST."""
+    if request.param == "psrp":
+        return discovered(installed_connector(exchange))
+    return discovered(installed_online_connector(tenant))
+
+
+def leaver(devices, control, *, taken=()):
+    """A mailbox with two devices or more, none wiped yet, ActiveSync on, not used by an earlier test."""
+    counts = Counter(d.mailbox for d in devices if d.status == "DeviceOk" and d.is_remote_wipe_supported is not False)
+    for mailbox, n in counts.most_common():
+        if n >= 2 and mailbox not in taken and control.user(mailbox)["activesync_enabled"]:
+            return mailbox, [d for d in devices if d.mailbox == mailbox]
+    raise AssertionError("the simulated organization has no mailbox with two devices")
+
+
+def calls(control, cmdlet):
+    return [c for c in control.calls(control.since) if c["cmdlet"] == cmdlet]
+
+
+def test_a_leaver_is_offboarded_to_acknowledgement_then_activesync_is_turned_off(devices_over, control,
+                                                                                 django_capture_on_commit_callbacks):
+    mailbox, mine = leaver(devices_over, control)
+    connector = mine[0].connector
+    full = mine[0]
+    operator = make_persona("operator")
+    with django_capture_on_commit_callbacks(execute=True):
+        offboarding = services.start_offboarding(user=operator, connector_id=connector.pk, mailbox=mailbox,
+                                                 full_wipe_device_ids=[full.pk], address="10.1.2.3")
+
+    # The evidence: every device as it was, in the audit trail.
+    evidence = AuditEvent.objects.get(action="offboard", object_id=str(offboarding.pk))
+    assert {d["device_id"] for d in evidence.changes["devices"]} == {d.device_id for d in mine}
+    assert evidence.changes["devices"][0].keys() >= {"name", "device_model", "device_os", "device_imei", "last_success_sync",
+                                                     "access_state"}
+    # One wipe per device: full where chosen, account-only where the device supports it.
+    rows = list(offboarding.devices.select_related("wipe", "device"))
+    for row in rows:
+        expected = Kind.WIPE if row.device == full or rules.account_wipe_unavailable(row.device) else Kind.ACCOUNT_WIPE
+        assert row.wipe.kind == expected and row.wipe.state == State.REQUESTED
+    assert offboarding.block_state == Block.WAITING
+    assert {row.wipe.kind for row in rows} == {Kind.WIPE, Kind.ACCOUNT_WIPE}
+
+    for row in rows:  # what the worker does with each queued wipe
+        actions.action_execute(row.wipe.pk)
+    actions.poll_open_wipes()
+    assert {row.wipe.state for row in offboarding.devices.select_related("wipe")} == {State.PENDING}
+    assert not calls(control, "Set-CASMailbox"), "ActiveSync stays on while a wipe waits for its device"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for row in rows:
+            control.sync_device(row.device.device_id)
+        actions.poll_open_wipes()
+    assert {row.wipe.state for row in offboarding.devices.select_related("wipe")} == {State.ACKNOWLEDGED}
+    offboarding.refresh_from_db()
+    assert offboarding.block_state == Block.REQUESTED  # queued once every wipe has ended
+
+    services.block_mailbox(offboarding.pk)  # the worker
+    offboarding.refresh_from_db()
+    assert offboarding.block_state == Block.DONE and offboarding.finished_at and offboarding.blocked_at
+    [call] = calls(control, "Set-CASMailbox")
+    assert call["parameters"] == {"Identity": mailbox, "ActiveSyncEnabled": False}
+    assert control.user(mailbox)["activesync_enabled"] is False
+    assert services.block_mailbox(offboarding.pk) is None  # a second task sends nothing
+    closed = AuditEvent.objects.get(action="offboard: turn ActiveSync off", object_id=str(offboarding.pk))
+    assert closed.outcome == "success" and closed.cmdlet == "Set-CASMailbox" and closed.parameters["ActiveSyncEnabled"] is False
+
+
+def test_an_operator_without_every_device_in_scope_is_refused_and_nothing_is_sent(exchange, control):
+    devices = discovered(installed_connector(exchange))
+    mailbox, mine = leaver(devices, control)
+    scoped = CollectionFactory(name="Only one")
+    from devices.models import CollectionMember
+
+    CollectionMember.objects.create(collection=scoped, device=mine[0], direct=True)
+    operator = make_user("scoped-operator", "Operations Administrator", collections=[scoped])
+    with pytest.raises(PermissionDenied):
+        services.start_offboarding(user=operator, connector_id=mine[0].connector_id, mailbox=mailbox)
+    assert not Offboarding.objects.exists() and not DeviceAction.objects.exists()
+    assert AuditEvent.objects.filter(action="offboard", outcome="denied", object_repr=mailbox).exists()
+    for persona in ("analyst", "end_user"):
+        with pytest.raises(PermissionDenied):
+            services.start_offboarding(user=make_persona(persona), connector_id=mine[0].connector_id, mailbox=mailbox)
+
+
+def test_the_pages_find_the_mailbox_choose_the_wipes_and_show_the_outcome(client, exchange, control):
+    devices = discovered(installed_connector(exchange))
+    mailbox, mine = leaver(devices, control)
+    client.force_login(make_persona("full_admin"))
+    add = reverse("devices:offboarding_add")
+    found = client.get(add, {"q": mine[0].user_display_name[:6]}).text
+    assert f"mailbox={mailbox}" in found.replace("%20", " ") or mailbox in found
+    page = client.get(add, {"connector": mine[0].connector_id, "mailbox": mailbox}).text
+    assert all(d.name in page for d in mine)
+    response = client.post(add, {"connector": mine[0].connector_id, "mailbox": mailbox, "full_wipe": [mine[1].pk]})
+    offboarding = Offboarding.objects.get()
+    assert response.status_code == 302 and response["Location"] == offboarding.get_absolute_url()
+    assert offboarding.devices.get(device=mine[1]).wipe.kind == Kind.WIPE
+    outcome = client.get(offboarding.get_absolute_url()).text
+    assert "Waiting for the wipes" in outcome and 'hx-trigger="every 3s"' in outcome
+    assert all(d.name in outcome for d in mine)
+    assert "Offboard this user" in client.get(mine[0].get_absolute_url()).text
+    assert client.post(add, {"connector": mine[0].connector_id, "mailbox": "nobody@contoso.com"}).status_code == 404

@@ -6,11 +6,12 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from devices.actions import rules
-from devices.models import DeviceAction, Offboarding
+from devices.models import Offboarding
 from devices.offboarding import selectors, services
 from devices.offboarding.forms import OffboardingForm
 from devices.offboarding.tables import OffboardingTable
@@ -63,8 +64,7 @@ class OffboardingAddView(ConsoleView):
             full = set(form["full_wipe"].value() or []) if form is not None and form.is_bound else set()
             context.update(
                 connector_id=connector_id, first=devices[0], refused=refused, form=form or OffboardingForm(devices=devices),
-                rows=[{"device": d, "account_only_reason": rules.account_wipe_unavailable(d), "full": str(d.pk) in {str(f) for f in full},
-                       "kind": DeviceAction.Kind(services.wipe_kind(d, full=False)).label} for d in devices])
+                rows=[{"device": d, "account_only_reason": rules.account_wipe_unavailable(d), "full": str(d.pk) in {str(f) for f in full}} for d in devices])
         return self.render_to_response(self.get_context_data(**context))
 
     def get(self, request, *args, **kwargs):
@@ -101,6 +101,8 @@ class OffboardingDetailView(ConsoleView):
         if request.headers.get("HX-Request"):
             self.template_name = "devices/offboarding/_offboarding_outcome.html"
         rows = list(offboarding.devices.select_related("wipe"))
+        for row in rows:
+            row.last_sync = parse_datetime(row.snapshot.get("last_success_sync") or "")
         return self.render_to_response(self.get_context_data(
             title=_("Offboarding: %(user)s") % {"user": offboarding}, object=offboarding, rows=rows,
             finished=offboarding.finished_at is not None,

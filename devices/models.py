@@ -379,6 +379,7 @@ class Offboarding(models.Model):
     address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
     requested_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
     block_state = models.CharField(_("ActiveSync for the mailbox"), max_length=16, choices=Block.choices, default=Block.WAITING)
+    block_requested_at = models.DateTimeField(_("every wipe ended"), null=True, blank=True)
     block_attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     block_next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     blocked_at = models.DateTimeField(_("ActiveSync turned off"), null=True, blank=True)

@@ -40,6 +40,7 @@ class Migration(migrations.Migration):
                 ('address', models.GenericIPAddressField(blank=True, null=True, verbose_name='from address')),
                 ('requested_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='requested')),
                 ('block_state', models.CharField(choices=[('waiting', 'Waiting for the wipes'), ('requested', 'Being sent to Exchange'), ('done', 'ActiveSync turned off'), ('failed', 'Failed')], default='waiting', max_length=16, verbose_name='ActiveSync for the mailbox')),
+                ('block_requested_at', models.DateTimeField(blank=True, null=True, verbose_name='every wipe ended')),
                 ('block_attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
                 ('block_next_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='next attempt')),
                 ('blocked_at', models.DateTimeField(blank=True, null=True, verbose_name='ActiveSync turned off')),

@@ -13,10 +13,12 @@ not offboard the mailbox.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Iterable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models.signals import post_save
@@ -137,8 +139,8 @@ def offboarding_progress(offboarding_id: int) -> Offboarding | None:
         offboarding = Offboarding.objects.select_for_update().filter(pk=offboarding_id, block_state=Block.WAITING).first()
         if offboarding is None or open_wipes(offboarding).exists():
             return offboarding
-        offboarding.block_state = Block.REQUESTED
-        offboarding.save(update_fields=["block_state"])
+        offboarding.block_state, offboarding.block_requested_at = Block.REQUESTED, timezone.now()
+        offboarding.save(update_fields=["block_state", "block_requested_at"])
         transaction.on_commit(lambda: queue_block(offboarding.pk))
     return offboarding
 
@@ -188,9 +190,16 @@ def block_mailbox(offboarding_id: int) -> Offboarding | None:
 
 
 def _retry(offboarding: Offboarding, reason: str) -> Offboarding:
+    """Tried again on the device actions' schedule, for as long as a device action lives; then Failed."""
     delay = actions.RETRY_DELAYS[min(offboarding.block_attempts - 1, len(actions.RETRY_DELAYS) - 1)]
-    offboarding.block_next_attempt_at = timezone.now() + delay
-    offboarding.block_error = f"{reason} Tried again at {offboarding.block_next_attempt_at:%H:%M:%S} UTC."
+    next_attempt = timezone.now() + delay
+    hours = settings.EASCONSOLE_WIPE_EXPIRY_HOURS
+    if next_attempt > offboarding.block_requested_at + dt.timedelta(hours=hours):
+        return _finish(offboarding, Block.FAILED, error=f"Exchange did not take it within {hours} hours "
+                                                        f"({offboarding.block_attempts} attempts). Last attempt: {reason}")
+    offboarding.block_next_attempt_at = next_attempt
+    offboarding.block_error = (f"{reason} ActiveSync will be turned off at the next attempt, at {next_attempt:%H:%M:%S} UTC "
+                               f"(attempt {offboarding.block_attempts + 1}).")
     offboarding.save(update_fields=["block_next_attempt_at", "block_error"])
     log.warning(f"Offboarding of {offboarding.mailbox}: {offboarding.block_error}")
     return offboarding

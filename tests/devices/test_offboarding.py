@@ -137,3 +137,42 @@ def test_the_pages_find_the_mailbox_choose_the_wipes_and_show_the_outcome(client
     assert all(d.name in outcome for d in mine)
     assert "Offboard this user" in client.get(mine[0].get_absolute_url()).text
     assert client.post(add, {"connector": mine[0].connector_id, "mailbox": "nobody@contoso.com"}).status_code == 404
+
+
+def test_exchange_down_when_activesync_is_turned_off_is_retried_then_sent_once(exchange, control, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    devices = discovered(installed_connector(exchange))
+    mailbox, mine = leaver(devices, control)
+    offboarding = services.start_offboarding(user=make_persona("full_admin"), connector_id=mine[0].connector_id, mailbox=mailbox)
+    for row in offboarding.devices.select_related("wipe"):  # e.g. the administrator cancelled them in Exchange
+        DeviceAction.objects.filter(pk=row.wipe.pk).update(state=State.CANCELLED)
+    services.resume_offboardings()  # the every-minute schedule notices it
+    offboarding.refresh_from_db()
+    assert offboarding.block_state == Block.REQUESTED
+    for name in ("EXCAS01", "EXCAS02", "EXCAS03", "EXMBX01", "EXMBX02"):
+        exchange.stop_server(name)
+    services.block_mailbox(offboarding.pk)
+    offboarding.refresh_from_db()
+    assert offboarding.block_state == Block.REQUESTED and "ActiveSync will be turned off at the next attempt" in offboarding.block_error
+    assert dt.timedelta(seconds=25) < offboarding.block_next_attempt_at - timezone.now() <= dt.timedelta(seconds=30)
+    assert services.resume_offboardings() == 0  # not due yet
+    for name in ("EXCAS01", "EXCAS02", "EXCAS03", "EXMBX01", "EXMBX02"):
+        exchange.start_server(name)
+    Offboarding.objects.filter(pk=offboarding.pk).update(block_next_attempt_at=timezone.now())
+    assert services.resume_offboardings() == 1
+    services.block_mailbox(offboarding.pk)
+    offboarding.refresh_from_db()
+    assert offboarding.block_state == Block.DONE and offboarding.block_error == ""
+    assert [c["parameters"] for c in calls(control, "Set-CASMailbox")] == [{"Identity": mailbox, "ActiveSyncEnabled": False}]
+
+    lifetime = dt.timedelta(hours=settings.EASCONSOLE_WIPE_EXPIRY_HOURS)  # and one Exchange never takes fails in the end
+    Offboarding.objects.filter(pk=offboarding.pk).update(block_state=Block.REQUESTED, block_requested_at=timezone.now() - lifetime)
+    for name in ("EXCAS01", "EXCAS02", "EXCAS03", "EXMBX01", "EXMBX02"):
+        exchange.stop_server(name)
+    services.block_mailbox(offboarding.pk)
+    offboarding.refresh_from_db()
+    assert offboarding.block_state == Block.FAILED and "did not take it within" in offboarding.block_error
+    assert AuditEvent.objects.filter(action="offboard: turn ActiveSync off", outcome="failure").exists()

@@ -34,6 +34,7 @@ def test_operator_offboards_a_leaver_to_acknowledgement(page, phone, qcluster, e
     page.get_by_role("link", name="Offboard a user").click()
     page.get_by_label("The leaver's name, user principal name or address").fill(mine[0].user_principal_name)
     page.get_by_role("button", name="Find").click()
+    screenshot(page, "offboarding-search")
     page.get_by_test_id("mailboxes").get_by_role("link").first.click()
     confirm = page.get_by_test_id("offboarding-confirm")
     for device in mine:
@@ -59,6 +60,11 @@ def test_operator_offboards_a_leaver_to_acknowledgement(page, phone, qcluster, e
     assert [c["parameters"] for c in control.calls(start) if c["cmdlet"] == "Set-CASMailbox"] == [
         {"Identity": mailbox, "ActiveSyncEnabled": False}]
     assert control.user(mailbox)["activesync_enabled"] is False
+    page.get_by_role("link", name="Offboarding", exact=True).click()
+    expect(page.locator(".console-list")).to_contain_text("ActiveSync turned off")
+    page.locator(".console-row").first.click()  # the details pane shows the outcome
+    expect(page.locator("#details-pane")).to_contain_text("Acknowledged")
+    screenshot(page, "offboarding-list")
 
     sign_in(phone, "operator", PASSWORD)
     phone.goto(Offboarding.objects.get().get_absolute_url())

@@ -176,3 +176,25 @@ def test_exchange_down_when_activesync_is_turned_off_is_retried_then_sent_once(e
     offboarding.refresh_from_db()
     assert offboarding.block_state == Block.FAILED and "did not take it within" in offboarding.block_error
     assert AuditEvent.objects.filter(action="offboard: turn ActiveSync off", outcome="failure").exists()
+
+
+def test_a_choice_of_another_mailbox_s_device_is_refused_with_a_message_and_nothing_starts(client, exchange, control):
+    devices = discovered(installed_connector(exchange))
+    mailbox, mine = leaver(devices, control)
+    stranger = next(d for d in devices if d.mailbox != mailbox)
+    client.force_login(make_persona("operator"))
+    page = client.post(reverse("devices:offboarding_add"),
+                       {"connector": mine[0].connector_id, "mailbox": mailbox, "full_wipe": [stranger.pk]}).text
+    assert f"Device {stranger.pk} is not one of this mailbox&#x27;s devices: nothing was started." in page and all(d.name in page for d in mine)
+    assert not Offboarding.objects.exists() and not DeviceAction.objects.exists()
+
+
+def test_analysts_read_the_outcomes_but_are_not_offered_to_start_one(client, exchange, control):
+    devices = discovered(installed_connector(exchange))
+    mailbox, mine = leaver(devices, control)
+    offboarding = services.start_offboarding(user=make_persona("operator"), connector_id=mine[0].connector_id, mailbox=mailbox)
+    client.force_login(make_persona("analyst"))
+    listed = client.get(reverse("devices:offboarding_list")).text
+    assert offboarding.user_display_name in listed and "Offboard a user" not in listed
+    assert mine[0].name in client.get(offboarding.get_absolute_url()).text
+    assert "Offboard this user" not in client.get(mine[0].get_absolute_url()).text

@@ -60,6 +60,15 @@ class DeviceListView(ObjectListView):
                                         bulk_actions=self.bulk_actions())
         return self.render_to_response(context)
 
+    def permitted_actions(self, obj=None):
+        """A user's devices (the header search's Users link here) offer to offboard that user."""
+        buttons = super().permitted_actions(obj)
+        q = self.request.GET.get("q", "").strip()
+        if q and holds_anywhere(self.request.user, action_rules.PERMISSION[DeviceAction.Kind.WIPE]):
+            buttons.append({"label": _("Offboard a user"), "style": "outline-danger",
+                            "url": reverse("devices:offboarding_add") + "?" + urlencode({"q": q})})
+        return buttons
+
     def bulk_actions(self) -> list[tuple[str, str]]:
         """The actions the user may hold on some collection, for the ticked devices (delete goes one at a time)."""
         return [(kind, kind.label) for kind in DeviceAction.Kind if kind != DeviceAction.Kind.DELETE

@@ -136,6 +136,8 @@ def test_the_pages_find_the_mailbox_choose_the_wipes_and_show_the_outcome(client
     assert "Waiting for the wipes" in outcome and 'hx-trigger="every 3s"' in outcome
     assert all(d.name in outcome for d in mine)
     assert "Offboard this user" in client.get(mine[0].get_absolute_url()).text
+    users_devices = client.get(reverse("devices:device_list"), {"q": mine[0].user_principal_name}).text
+    assert f'href="{add}?q={mine[0].user_principal_name.replace("@", "%40")}"' in users_devices
     assert client.post(add, {"connector": mine[0].connector_id, "mailbox": "nobody@contoso.com"}).status_code == 404
 
 

@@ -1,14 +1,16 @@
 """The offboarding playbook through the simulated organization: snapshot, wipes, acknowledgements, then
 ActiveSync turned off for the mailbox; and its pages."""
+import datetime as dt
 from collections import Counter
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils import timezone
 
 from devices.actions import rules
 from devices.actions import services as actions
-from devices.models import DeviceAction, Offboarding
+from devices.models import CollectionMember, DeviceAction, Offboarding
 from devices.offboarding import services
 from easconsole.exchange.simulator.online import SimulatedTenant
 from easconsole.exchange.simulator.testing import running_simulator
@@ -106,8 +108,6 @@ def test_an_operator_without_every_device_in_scope_is_refused_and_nothing_is_sen
     devices = discovered(installed_connector(exchange))
     mailbox, mine = leaver(devices, control)
     scoped = CollectionFactory(name="Only one")
-    from devices.models import CollectionMember
-
     CollectionMember.objects.create(collection=scoped, device=mine[0], direct=True)
     operator = make_user("scoped-operator", "Operations Administrator", collections=[scoped])
     with pytest.raises(PermissionDenied):
@@ -142,10 +142,6 @@ def test_the_pages_find_the_mailbox_choose_the_wipes_and_show_the_outcome(client
 
 
 def test_exchange_down_when_activesync_is_turned_off_is_retried_then_sent_once(exchange, control, settings):
-    import datetime as dt
-
-    from django.utils import timezone
-
     devices = discovered(installed_connector(exchange))
     mailbox, mine = leaver(devices, control)
     offboarding = services.start_offboarding(user=make_persona("full_admin"), connector_id=mine[0].connector_id, mailbox=mailbox)

@@ -15,6 +15,7 @@ from devices.models import Offboarding
 from devices.offboarding import selectors, services
 from devices.offboarding.forms import OffboardingForm
 from devices.offboarding.tables import OffboardingTable
+from devices.selectors import devices_for
 from easconsole.generic import ConsoleView, ObjectListView
 from easconsole.permissions import holds_anywhere
 
@@ -48,7 +49,8 @@ class OffboardingAddView(ConsoleView):
         connector, mailbox = data.get("connector", ""), data.get("mailbox", "").strip()
         if not connector.isdigit() or not mailbox:
             return None
-        devices = list(services.mailbox_devices(connector_id=int(connector), mailbox=mailbox))
+        # Only the devices the person may read are shown; a mailbox with none of them does not exist for them.
+        devices = list(devices_for(self.request.user, queryset=services.mailbox_devices(connector_id=int(connector), mailbox=mailbox)))
         if not devices:
             raise Http404
         return int(connector), devices
@@ -60,7 +62,8 @@ class OffboardingAddView(ConsoleView):
             context["mailboxes"] = selectors.mailboxes(self.request.user, q)
         else:
             connector_id, devices = chosen
-            refused = services.refused_devices(self.request.user, devices)
+            everyone = list(services.mailbox_devices(connector_id=connector_id, mailbox=devices[0].mailbox))
+            refused = services.refused_devices(self.request.user, everyone)
             full = set(form["full_wipe"].value() or []) if form is not None and form.is_bound else set()
             context.update(
                 connector_id=connector_id, first=devices[0], refused=refused, form=form or OffboardingForm(devices=devices),

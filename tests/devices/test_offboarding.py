@@ -196,3 +196,19 @@ def test_analysts_read_the_outcomes_but_are_not_offered_to_start_one(client, exc
     assert offboarding.user_display_name in listed and "Offboard a user" not in listed
     assert mine[0].name in client.get(offboarding.get_absolute_url()).text
     assert "Offboard this user" not in client.get(mine[0].get_absolute_url()).text
+
+
+def test_an_operator_scoped_to_one_device_of_the_mailbox_sees_only_it_and_may_not_confirm(client, exchange, control):
+    devices = discovered(installed_connector(exchange))
+    mailbox, mine = leaver(devices, control)
+    scoped = CollectionFactory(name="Only one")
+    CollectionMember.objects.create(collection=scoped, device=mine[0], direct=True)
+    client.force_login(make_user("scoped-operator", "Operations Administrator", collections=[scoped]))
+    add = reverse("devices:offboarding_add")
+    page = client.get(add, {"connector": mine[0].connector_id, "mailbox": mailbox}).text
+    assert mine[0].name in page and not any(d.device_id in page for d in mine[1:])
+    assert f"{len(mine) - 1} of its devices" in page and "disabled" in page.split('data-testid="confirm"')[1].split(">")[0]
+    assert client.post(add, {"connector": mine[0].connector_id, "mailbox": mailbox}).status_code == 403
+    assert not Offboarding.objects.exists()
+    other = next(d for d in devices if d.mailbox != mailbox)
+    assert client.get(add, {"connector": other.connector_id, "mailbox": other.mailbox}).status_code == 404

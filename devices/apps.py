@@ -8,5 +8,6 @@ class DevicesConfig(AppConfig):
 
     def ready(self):
         from devices import extensions
+        from devices.offboarding import services  # noqa: F401 (its receiver follows the wipes)
 
         extensions.register()

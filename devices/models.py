@@ -354,3 +354,61 @@ class DiscoveryStagedMailbox(models.Model):
         default_permissions = ()
         indexes = [models.Index(fields=["run", "identity_key"], name="stagedmailbox_run_identity"),
                    models.Index(fields=["run", "alias_key"], name="stagedmailbox_run_alias")]
+
+
+# ---- offboarding (devices/offboarding/): a leaver's devices wiped, then their mailbox closed to ActiveSync ----
+class Offboarding(models.Model):
+    """One leaver's offboarding: their devices as they were (the evidence), a wipe per device, then
+    Exchange ActiveSync turned off for their mailbox once every wipe has ended (with ActiveSync off
+    Exchange answers the device 403 and never delivers a wipe still waiting)."""
+
+    class Block(models.TextChoices):
+        WAITING = "waiting", _("Waiting for the wipes")
+        REQUESTED = "requested", _("Being sent to Exchange")
+        DONE = "done", _("ActiveSync turned off")
+        FAILED = "failed", _("Failed")
+
+    connector = models.ForeignKey("easconsole.ExchangeConnector", null=True, on_delete=models.SET_NULL, related_name="+",
+                                  verbose_name=_("Exchange Server connector"))
+    mailbox = models.CharField(_("mailbox"), max_length=256)
+    user_display_name = models.CharField(_("user"), max_length=256, blank=True)
+    user_principal_name = models.CharField(_("user principal name"), max_length=256, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("requested by"))
+    requested_by_name = models.CharField(_("requested by"), max_length=150)
+    address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
+    block_state = models.CharField(_("ActiveSync for the mailbox"), max_length=16, choices=Block.choices, default=Block.WAITING)
+    block_requested_at = models.DateTimeField(_("every wipe ended"), null=True, blank=True)
+    block_attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    block_next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    blocked_at = models.DateTimeField(_("ActiveSync turned off"), null=True, blank=True)
+    block_error = models.TextField(_("reason"), blank=True)
+    block_answer = models.TextField(_("Exchange's answer"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("offboarding")
+        verbose_name_plural = _("offboardings")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return self.user_display_name or self.mailbox
+
+    def get_absolute_url(self) -> str:
+        return reverse("devices:offboarding_detail", args=[self.pk])
+
+
+class OffboardingDevice(models.Model):
+    """One device of an offboarding: what it was when the offboarding began, and its wipe (or why none)."""
+
+    offboarding = models.ForeignKey(Offboarding, on_delete=models.CASCADE, related_name="devices")
+    device = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="+")
+    snapshot = models.JSONField(_("snapshot"), default=dict)
+    wipe = models.ForeignKey(DeviceAction, null=True, blank=True, on_delete=models.SET_NULL, related_name="offboardings")
+    refusal = models.TextField(_("not wiped because"), blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        default_permissions = ()

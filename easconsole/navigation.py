@@ -51,6 +51,7 @@ WORKSPACES: tuple[Workspace, ...] = (
                     Node(_("Device Collections"), "devices:collection_list", "devices.read_collection", ("devices:collection",)),
                     # --- end devices pages
                     Node(_("User Device Affinity"), "devices:affinity_import", "devices.modify_resource", ("devices:affinity_",)),  # affinity
+                    Node(_("Offboarding"), "devices:offboarding_list", "devices.read_collection", ("devices:offboarding_",)),  # offboarding
                 ),
             ),
             # The home page; last, so that the workspace still opens on Devices.

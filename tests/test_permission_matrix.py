@@ -2,7 +2,7 @@
 import pytest
 from django.urls import reverse
 
-from devices.models import ALL_MOBILE_DEVICES, Collection, DeviceAction, CollectionRule
+from devices.models import ALL_MOBILE_DEVICES, Collection, CollectionRule, DeviceAction, Offboarding, OffboardingDevice
 from easconsole import audit
 from easconsole.models import AuditEvent, ExchangeConnector, Role, RoleAssignment, StatusMessage
 from tests.factories import CollectionFactory, SiteFactory
@@ -131,6 +131,15 @@ MATRIX.update({
 })
 # --- end device actions
 
+# --- offboarding: starting one needs Delete resource (a wipe's permission) on every device of the mailbox;
+# analysts read the outcomes (the evidence) of the devices they may read.
+MATRIX.update({
+    "devices:offboarding_list": Expect(console_read()),
+    "devices:offboarding_add": Expect(full_admin_only(operator=OK), post=OPERATOR_WRITE),
+    "devices:offboarding_detail": Expect(console_read(), pk("offboarding")),
+})
+# --- end offboarding
+
 # --- catalog: a device that is not the person's own answers 404 to everyone, administrators too
 # (the catalog shows only affine devices); refusals are audited.
 MATRIX.update({
@@ -218,7 +227,9 @@ def devices_objects():
     refresh_memberships([executives])
     action = DeviceAction.objects.create(device=device, device_name=device.name, device_identity=device.identity,
                                          kind="block", requested_by_name="someone-else")  # device actions
-    return {"device": device, "rule": rule, "action": action}
+    offboarding = Offboarding.objects.create(mailbox=device.mailbox, requested_by_name="someone-else")
+    OffboardingDevice.objects.create(offboarding=offboarding, device=device, snapshot={"name": device.name})
+    return {"device": device, "rule": rule, "action": action, "offboarding": offboarding}
 
 
 def test_every_url_is_declared_for_every_persona():

@@ -1,6 +1,8 @@
 """Assets and Compliance ▸ Devices: the list (with a column chooser and a streamed CSV export) and details."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -58,6 +60,15 @@ class DeviceListView(ObjectListView):
                                         bulk_actions=self.bulk_actions())
         return self.render_to_response(context)
 
+    def permitted_actions(self, obj=None):
+        """A user's devices (the header search's Users link here) offer to offboard that user."""
+        buttons = super().permitted_actions(obj)
+        q = self.request.GET.get("q", "").strip()
+        if q and holds_anywhere(self.request.user, action_rules.PERMISSION[DeviceAction.Kind.WIPE]):
+            buttons.append({"label": _("Offboard a user"), "style": "outline-danger",
+                            "url": reverse("devices:offboarding_add") + "?" + urlencode({"q": q})})
+        return buttons
+
     def bulk_actions(self) -> list[tuple[str, str]]:
         """The actions the user may hold on some collection, for the ticked devices (delete goes one at a time)."""
         return [(kind, kind.label) for kind in DeviceAction.Kind if kind != DeviceAction.Kind.DELETE
@@ -113,13 +124,18 @@ class DeviceDetailView(ObjectDetailView):
         the reason), then Edit Primary Users."""
         if obj is None:
             return []
+        offered = action_services.offered_actions(self.request.user, obj)
         buttons = [{"label": a["label"], "reason": a["reason"] or self.already(obj, a["kind"]),
                     "style": "outline-danger" if a["kind"] in (DeviceAction.Kind.WIPE, DeviceAction.Kind.DELETE) else "outline-primary",
                     "url": reverse("devices:device_action", args=[obj.pk, a["kind"]])}
-                   for a in action_services.offered_actions(self.request.user, obj)]
+                   for a in offered]
         if buttons:  # anyone who may act on the device may edit its primary users
             buttons.append({"label": _("Edit Primary Users"), "style": "outline-secondary", "reason": None,
                             "url": reverse("devices:device_affinity", args=[obj.pk])})
+        if any(a["kind"] == DeviceAction.Kind.WIPE for a in offered) and obj.connector_id:  # the offboarding playbook
+            buttons.append({"label": _("Offboard this user"), "style": "outline-danger", "reason": None,
+                            "url": reverse("devices:offboarding_add") + "?" + urlencode({"connector": obj.connector_id,
+                                                                                         "mailbox": obj.mailbox})})
         return buttons
 
     @staticmethod

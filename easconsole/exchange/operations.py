@@ -100,6 +100,12 @@ class CmdletOperations:
         device_id = _required("device_id", device_id)
         return self._lists(mailbox, {"Remove": [device_id]}, {"Remove": [device_id]})
 
+    def set_active_sync_enabled(self, mailbox: str, enabled: bool) -> CommandResult:
+        """Turn Exchange ActiveSync on or off for a mailbox: off, no device (old or new) syncs with it."""
+        if not isinstance(enabled, bool):
+            raise ValueError("enabled must be True or False")
+        return self._write("Set-CASMailbox", [("Identity", _required("mailbox", mailbox)), ("ActiveSyncEnabled", enabled)])[0]
+
     def access_rules(self) -> list[AccessRule]:
         return [parsing.access_rule(p) for p in self._read("Get-ActiveSyncDeviceAccessRule")]
 

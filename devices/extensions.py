@@ -5,6 +5,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from devices import monitoring
+from devices.cleanup.selectors import connector_section as cleanup_section
 from devices.discovery.services import discovery_schedules_save
 from devices.models import Collection
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive
@@ -45,8 +46,10 @@ def register() -> None:
         # A confirmation page that POSTs; the kind is part of the URL.
         Action(_("Run full discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("full",)),
         Action(_("Run delta discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("delta",)),
+        # Held on the site for the button; the page itself asks for Delete resource on every device.
+        Action(_("Stale-device cleanup"), "devices:cleanup_rule", "devices.delete_resource", needs_object=True),
     ])
-    extensions.connector_sections.append(discovery_section)
+    extensions.connector_sections.extend([discovery_section, cleanup_section])
     extensions.report_figures.append(device_figures)
     extensions.health_reports.append(monitoring.discovery_health)
     extensions.metric_families.append(monitoring.metric_families)

@@ -354,3 +354,7 @@ class DiscoveryStagedMailbox(models.Model):
         default_permissions = ()
         indexes = [models.Index(fields=["run", "identity_key"], name="stagedmailbox_run_identity"),
                    models.Index(fields=["run", "alias_key"], name="stagedmailbox_run_alias")]
+
+
+# ---- stale-device cleanup (devices/cleanup/) ----
+from devices.cleanup.models import CleanupCandidate, CleanupRule, CleanupRun  # noqa: E402,F401

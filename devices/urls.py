@@ -25,4 +25,5 @@ urlpatterns = [
     path("", include("devices.discovery.urls")),
     path("", include("devices.affinity.urls")),
     path("", include("devices.reports.urls")),
+    path("", include("devices.cleanup.urls")),
 ]

@@ -233,7 +233,7 @@ def _skip_reason(run: CleanupRun, candidate: CleanupCandidate, gateway) -> str |
     if statistics.status in selectors.WIPE_STATUSES:
         return f"Exchange has a wipe open for this device ({statistics.status}): a cleanup never removes it."
     last = statistics.last_success_sync
-    if last is not None and last > run.previewed:
+    if last is not None and last >= run.previewed.replace(microsecond=0):  # Exchange gives its times to the second
         return f"Synced at {last:%Y-%m-%d %H:%M} UTC, after the preview."
     if last is not None and last >= run.not_synced_since:
         return f"Last synced at {last:%Y-%m-%d %H:%M} UTC, within the {run.days_not_synced} days."

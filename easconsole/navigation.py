@@ -82,7 +82,8 @@ WORKSPACES: tuple[Workspace, ...] = (
                 _("Hierarchy Configuration"),
                 (
                     Node(_("Exchange Server Connectors"), "easconsole:exchangeconnector_list", "easconsole.read_site",
-                         ("easconsole:exchangeconnector_", "policies:connector_", "devices:connector_discover")),
+                         ("easconsole:exchangeconnector_", "policies:connector_", "devices:connector_discover",
+                          "devices:cleanup")),
                     Node(_("Sites"), "easconsole:site_list", "easconsole.read_site", ("easconsole:site_",)),
                 ),
             ),

@@ -1,5 +1,6 @@
 """The candidates of a cleanup run, and Reports ▸ Removed stale devices."""
 import django_tables2 as tables
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from devices.cleanup.models import CleanupCandidate
@@ -34,6 +35,9 @@ class RemovedDeviceTable(ConsoleTable):
     connector = TextColumn(_("Connector"), accessor="run__connector__name")
     run = tables.Column(_("Cleanup run"), linkify=lambda record: record.run.get_absolute_url(), accessor="run__pk")
     approved_by = TextColumn(_("Approved by"), accessor="run__approved_by_name")
+
+    def render_run(self, record):
+        return _("Approved %(when)s") % {"when": f"{timezone.localtime(record.run.approved):%Y-%m-%d %H:%M}"} if record.run.approved else record.run.pk
 
     class Meta(ConsoleTable.Meta):
         model = CleanupCandidate

@@ -39,6 +39,8 @@ def test_operator_previews_and_a_full_administrator_approves(page, qcluster, exc
     expect(page.get_by_role("alert").first).to_contain_text("is saved")
     expect(page.get_by_test_id("monthly-cap")).to_contain_text("200")
     shots.append(screenshot(page, "cleanup-rule"))
+    page.get_by_test_id("cleanup-runs").scroll_into_view_if_needed()
+    shots.append(screenshot(page, "cleanup-rule-preview-button"))
 
     page.get_by_role("button", name="Preview (dry run)").click()
     expect(page.get_by_test_id("run-state")).to_have_text("Awaiting approval")

@@ -46,9 +46,9 @@ def register() -> None:
         # A confirmation page that POSTs; the kind is part of the URL.
         Action(_("Run full discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("full",)),
         Action(_("Run delta discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("delta",)),
-        # Held on the site for the button; the page itself asks for Delete resource on every device.
-        Action(_("Stale-device cleanup"), "devices:cleanup_rule", "devices.delete_resource", needs_object=True),
     ])
+    # The cleanup page is reached from its section (a ribbon button is held on the site; the page needs Delete
+    # resource on every device, a permission of collections).
     extensions.connector_sections.extend([discovery_section, cleanup_section])
     extensions.report_figures.append(device_figures)
     extensions.health_reports.append(monitoring.discovery_health)

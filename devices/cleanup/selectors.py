@@ -95,7 +95,8 @@ def connector_section(connector, user):
     rule = CleanupRule.objects.filter(connector=connector).first()
     last = CleanupRun.objects.filter(connector=connector).exclude(state=CleanupRun.State.DISCARDED).first()
     text = (_("On: devices not synced for %(days)s days") % {"days": rule.days_not_synced}) if rule and rule.enabled else _("Off")
-    rows = [(_("Rule"), format_html('<a href="{}">{}</a>', reverse("devices:cleanup_rule", args=[connector.pk]), text)
+    rows = [(_("Rule"), format_html('{} · <a href="{}" data-testid="cleanup-link">{}</a>', text, reverse("devices:cleanup_rule", args=[connector.pk]),
+                                    _("Edit the rule, preview"))
              if may_prepare(user, connector) else text)]
     if last is not None:
         rows.append((_("Last preview or run"), format_html('<a href="{}">{} · {}</a>', last.get_absolute_url(),

@@ -29,7 +29,7 @@ def test_operator_previews_and_a_full_administrator_approves(page, qcluster, exc
     sign_in(page, "operator", PASSWORD)
     page.goto(connector.get_absolute_url())
     expect(page.get_by_text("Stale-device cleanup").first).to_be_visible()
-    page.locator(".console-ribbon").get_by_role("link", name="Stale-device cleanup").click()
+    page.get_by_test_id("cleanup-link").click()
     page.get_by_label("Enabled").check()
     page.get_by_label("Not synced for (days)").fill("20")
     page.get_by_role("button", name="Save").click()
@@ -66,6 +66,9 @@ def test_operator_previews_and_a_full_administrator_approves(page, qcluster, exc
     assert removed == frozen
     shots.append(screenshot(page, "cleanup-run-finished"))
 
+    page.goto(connector.get_absolute_url())
+    page.get_by_test_id("cleanup-link").scroll_into_view_if_needed()
+    shots.append(screenshot(page, "cleanup-connector-section"))
     page.goto("/assets/reports/removed-stale-devices/")
     expect(page.get_by_test_id("result-count")).to_contain_text(f"{len(frozen)} item")
     shots.append(screenshot(page, "cleanup-report"))

@@ -31,7 +31,7 @@ from easconsole.services.connectors import connector_gateway
 
 log = logging.getLogger("easconsole.easdisc")
 Outcome, State = CleanupCandidate.Outcome, CleanupRun.State
-# A step owns its run this long (a worker killed mid-batch: the schedule takes the run up again after it).
+# A step owns its run this long (a worker killed mid-batch: the every-minute schedule takes it up again after).
 STEP_LEASE = dt.timedelta(minutes=10)
 UNREACHABLE_RETRY = dt.timedelta(minutes=5)
 
@@ -143,16 +143,13 @@ def queue(run_id: int) -> None:
     async_task("devices.cleanup.tasks.cleanup_step", run_id, task_name=f"Stale-device cleanup {run_id}", group="Stale-device cleanup")
 
 
-def schedule_name(run_id: int) -> str:
-    return f"Stale-device cleanup {run_id}"
-
-
-def _schedule(run: CleanupRun, at: dt.datetime) -> None:
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(name=schedule_name(run.pk), defaults={
-        "func": "devices.cleanup.tasks.cleanup_step", "args": repr((run.pk,)), "schedule_type": Schedule.ONCE,
-        "repeats": -1, "next_run": at})
+def queue_due_runs() -> int:
+    """Every minute: queue a step of each approved run whose next batch is due (or whose step's worker
+    died: its lease ran out). Returns how many were queued."""
+    ids = list(CleanupRun.objects.filter(state=State.APPROVED, next_step__lte=timezone.now()).values_list("pk", flat=True))
+    for run_id in ids:
+        queue(run_id)
+    return len(ids)
 
 
 def cleanup_step(run_id: int) -> CleanupRun | None:
@@ -163,7 +160,6 @@ def cleanup_step(run_id: int) -> CleanupRun | None:
     run = CleanupRun.objects.select_related("connector__site", "approved_by").filter(pk=run_id).first()
     if not claimed or run is None:
         return None
-    _schedule(run, now + STEP_LEASE)  # a worker killed mid-batch: taken up again after the lease
     approver = run.approved_by
     if approver is None or not approver.is_active or not selectors.may_approve(approver, run.connector):
         return _stop(run, "The approver no longer holds the Full Administrator's permissions.")
@@ -271,19 +267,17 @@ def _later(run: CleanupRun, at: dt.datetime, note: str = "") -> CleanupRun:
         return _stop(run, f"Not finished within {settings.EASCONSOLE_WIPE_EXPIRY_HOURS} hours. Last problem: {note}")
     run.next_step, run.error = at, note
     run.save(update_fields=["next_step", "error"])
-    _schedule(run, at)
+    if at <= timezone.now():
+        queue(run.pk)  # no pause: the next batch now; otherwise the every-minute schedule takes the run up
     if note:
         log.warning(f"Stale-device cleanup {run.pk} of {run.connector}: {note} Next batch at {at:%H:%M:%S} UTC.")
     return run
 
 
 def _finish(run: CleanupRun, state: str = State.FINISHED, error: str = "") -> CleanupRun:
-    from django_q.models import Schedule
-
     run.state, run.error, run.finished, run.next_step = state, error, timezone.now(), None
     with transaction.atomic():
         run.save(update_fields=["state", "error", "finished", "next_step"])
-        Schedule.objects.filter(name=schedule_name(run.pk)).delete()
         counts = summary(run)
         audit.record(user=run.approved_by, action="stale-device cleanup finished" if state == State.FINISHED else "stale-device cleanup stopped",
                      obj=run.connector, outcome=AuditEvent.Outcome.SUCCESS if state == State.FINISHED else AuditEvent.Outcome.FAILURE,

@@ -222,3 +222,13 @@ def test_pages_rule_preview_approve_report(connector, people, client, control):
     today = timezone.localdate().isoformat()
     assert client.get(reverse("devices:report_removed_stale"), {"removed_after": today}).context["table"].paginator.count == len(listed(run))
     assert "Stale-device cleanup" in client.get(connector.get_absolute_url()).content.decode()
+
+
+def test_the_schedule_takes_up_runs_whose_next_batch_is_due(connector, people):
+    run = services.cleanup_preview(connector=connector, user=people["operator"])
+    assert services.queue_due_runs() == 0  # not approved: nothing to take up
+    services.cleanup_approve(run=run, user=people["admin"])
+    CleanupRun.objects.filter(pk=run.pk).update(next_step=timezone.now() + dt.timedelta(seconds=30))  # a pause
+    assert services.queue_due_runs() == 0
+    CleanupRun.objects.filter(pk=run.pk).update(next_step=timezone.now())  # due (or a dead step's lease ran out)
+    assert services.queue_due_runs() == 1

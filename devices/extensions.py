@@ -5,7 +5,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from devices import monitoring
-from devices.cleanup.selectors import connector_section as cleanup_section
+from devices.cleanup.views import connector_section as cleanup_section
 from devices.discovery.services import discovery_schedules_save
 from devices.models import Collection
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive

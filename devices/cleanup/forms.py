@@ -1,6 +1,7 @@
 """The connector's cleanup rule, and the date range of Reports ▸ Removed stale devices."""
 import django_filters
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from devices.cleanup.models import CleanupCandidate, CleanupRule
@@ -29,6 +30,4 @@ class RemovedDeviceFilterSet(django_filters.FilterSet):
         fields = ["removed_after", "removed_before", "q"]
 
     def search(self, queryset, name, value):
-        from django.db.models import Q
-
         return queryset.filter(Q(device_name__icontains=value) | Q(user__icontains=value) | Q(exchange_device_id__icontains=value))

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from devices.cleanup.models import CleanupCandidate, CleanupRun
 from devices.models import ALL_MOBILE_DEVICES, Collection, Device, DeviceAction
-from easconsole.permissions import has_perm
+from easconsole.models import Site
+from easconsole.permissions import has_perm, objects_for
 
 # Removing partnerships in bulk needs the delete permission on every device: on All Mobile Devices.
 PREPARE_PERMISSION = "devices.delete_resource"
@@ -75,32 +76,7 @@ def active_run(connector) -> CleanupRun | None:
 
 def removed(user) -> QuerySet:
     """Reports ▸ Removed stale devices: candidates whose delete is done, on connectors of sites the user reads."""
-    from easconsole.models import Site
-    from easconsole.permissions import objects_for
-
     sites = objects_for(user, "easconsole.read_site", Site.objects.all())
     return (CleanupCandidate.objects.filter(run__connector__site__in=sites, action__state=DeviceAction.State.DONE)
             .select_related("run__connector", "action").order_by("-action__finished_at", "-pk"))
 
-
-def connector_section(connector, user):
-    """The connector page's "Stale-device cleanup" section: the rule, the last preview or run, the month's cap."""
-    from django.conf import settings
-    from django.urls import reverse
-    from django.utils.html import format_html
-    from django.utils.translation import gettext as _
-
-    from devices.cleanup.models import CleanupRule
-
-    rule = CleanupRule.objects.filter(connector=connector).first()
-    last = CleanupRun.objects.filter(connector=connector).exclude(state=CleanupRun.State.DISCARDED).first()
-    text = (_("On: devices not synced for %(days)s days") % {"days": rule.days_not_synced}) if rule and rule.enabled else _("Off")
-    rows = [(_("Rule"), format_html('{} · <a href="{}" data-testid="cleanup-link">{}</a>', text, reverse("devices:cleanup_rule", args=[connector.pk]),
-                                    _("Edit the rule, preview"))
-             if may_prepare(user, connector) else text)]
-    if last is not None:
-        rows.append((_("Last preview or run"), format_html('<a href="{}">{} · {}</a>', last.get_absolute_url(),
-                                                            f"{timezone.localtime(last.previewed):%Y-%m-%d %H:%M}", last.get_state_display())))
-    rows.append((_("Removed this month (all connectors)"), _("%(used)s of %(cap)s") % {
-        "used": removals_this_month(), "cap": settings.EASCONSOLE_CLEANUP_MONTHLY_CAP}))
-    return _("Stale-device cleanup"), rows

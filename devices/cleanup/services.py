@@ -193,11 +193,12 @@ def _settle(run: CleanupRun, *, send: bool = True) -> dt.datetime | None:
     if send:
         for action_id in waiting.exclude(next_attempt_at__gt=timezone.now()).values_list("pk", flat=True):
             actions.action_execute(action_id)  # nothing if another worker holds its lease
-    retries = [a for a in waiting.values_list("next_attempt_at", flat=True)]
+    retries = list(waiting.values_list("next_attempt_at", flat=True))
     if not retries:
         return None
-    soonest = min((at for at in retries if at is not None), default=None)
-    return max(soonest or timezone.now(), timezone.now() + dt.timedelta(seconds=1))
+    # A retry's time (a lease while another worker sends it), or at once for one never attempted.
+    soonest = min((at for at in retries if at is not None), default=timezone.now())
+    return max(soonest, timezone.now() + dt.timedelta(seconds=1))
 
 
 def _recheck(run: CleanupRun, batch: list[CleanupCandidate]) -> list[CleanupCandidate]:

@@ -7,6 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_tables2 import RequestConfig
 
@@ -144,3 +147,19 @@ class RemovedDeviceListView(ObjectListView):
 
     def get_queryset(self):
         return selectors.removed(self.request.user)
+
+
+def connector_section(connector, user):
+    """The connector page's "Stale-device cleanup" section: the rule, the last preview or run, the month's cap."""
+    rule = services.rule_for(connector)
+    last = CleanupRun.objects.filter(connector=connector).exclude(state=CleanupRun.State.DISCARDED).first()
+    text = (gettext("On: devices not synced for %(days)s days") % {"days": rule.days_not_synced}) if rule.enabled else gettext("Off")
+    rows = [(_("Rule"), format_html('{} · <a href="{}" data-testid="cleanup-link">{}</a>', text, reverse("devices:cleanup_rule", args=[connector.pk]),
+                                    gettext("Edit the rule, preview"))
+             if selectors.may_prepare(user, connector) else text)]
+    if last is not None:
+        rows.append((_("Last preview or run"), format_html('<a href="{}">{} · {}</a>', last.get_absolute_url(),
+                                                            f"{timezone.localtime(last.previewed):%Y-%m-%d %H:%M}", last.get_state_display())))
+    rows.append((_("Removed this month (all connectors)"), _("%(used)s of %(cap)s") % {
+        "used": selectors.removals_this_month(), "cap": settings.EASCONSOLE_CLEANUP_MONTHLY_CAP}))
+    return _("Stale-device cleanup"), rows

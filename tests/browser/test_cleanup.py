@@ -58,8 +58,7 @@ def test_operator_previews_and_a_full_administrator_approves(page, qcluster, exc
     expect(page.get_by_role("alert").first).to_contain_text("Approved")
     wait_until(lambda: CleanupRun.objects.get(pk=run.pk).state == CleanupRun.State.FINISHED, timeout=60, interval=0.3,
                message="the worker removed the frozen list")
-    page.reload()
-    expect(page.get_by_test_id("run-state")).to_have_text("Finished")
+    expect(page.get_by_test_id("run-state")).to_have_text("Finished")  # the page follows the run by itself
     expect(page.get_by_test_id("removed")).to_have_text(str(len(frozen)))
     expect(page.locator('[data-outcome="Removed"]')).to_have_count(len(frozen))
     removed = {c["parameters"]["Identity"] for c in control.calls(start) if c["cmdlet"] == "Remove-ActiveSyncDevice"}

@@ -232,3 +232,15 @@ def test_the_schedule_takes_up_runs_whose_next_batch_is_due(connector, people):
     assert services.queue_due_runs() == 0
     CleanupRun.objects.filter(pk=run.pk).update(next_step=timezone.now())  # due (or a dead step's lease ran out)
     assert services.queue_due_runs() == 1
+
+
+def test_the_preview_page_says_when_the_cap_left_stale_devices_out(connector, people, client, settings):
+    settings.EASCONSOLE_CLEANUP_MONTHLY_CAP = 2
+    client.force_login(people["operator"])
+    client.post(reverse("devices:cleanup_preview", args=[connector.pk]))
+    run = CleanupRun.objects.get(connector=connector)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert run.candidates.count() == 2 and 'data-testid="cap-note"' in page
+    assert f"{run.stale_found} devices were stale, but the monthly cap of 2 left 2 removals" in page
+    rule_page = client.get(reverse("devices:cleanup_rule", args=[connector.pk])).content.decode()
+    assert "<strong>2</strong> left" in rule_page  # nothing approved yet: the whole cap is left

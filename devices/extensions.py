@@ -5,6 +5,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from devices import monitoring
+from devices.cleanup.views import connector_section as cleanup_section
 from devices.discovery.services import discovery_schedules_save
 from devices.models import Collection
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive
@@ -46,7 +47,9 @@ def register() -> None:
         Action(_("Run full discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("full",)),
         Action(_("Run delta discovery now"), "devices:connector_discover", "easconsole.modify_site", needs_object=True, url_args=("delta",)),
     ])
-    extensions.connector_sections.append(discovery_section)
+    # The cleanup page is reached from its section (a ribbon button is held on the site; the page needs Delete
+    # resource on every device, a permission of collections).
+    extensions.connector_sections.extend([discovery_section, cleanup_section])
     extensions.report_figures.append(device_figures)
     extensions.health_reports.append(monitoring.discovery_health)
     extensions.metric_families.append(monitoring.metric_families)

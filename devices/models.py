@@ -412,3 +412,7 @@ class OffboardingDevice(models.Model):
     class Meta:
         ordering = ["pk"]
         default_permissions = ()
+
+
+# ---- stale-device cleanup (devices/cleanup/) ----
+from devices.cleanup.models import CleanupCandidate, CleanupRule, CleanupRun  # noqa: E402,F401

@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("devices.affinity.urls")),
     path("", include("devices.reports.urls")),
     path("", include("devices.offboarding.urls")),
+    path("", include("devices.cleanup.urls")),
 ]

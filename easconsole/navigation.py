@@ -83,7 +83,8 @@ WORKSPACES: tuple[Workspace, ...] = (
                 _("Hierarchy Configuration"),
                 (
                     Node(_("Exchange Server Connectors"), "easconsole:exchangeconnector_list", "easconsole.read_site",
-                         ("easconsole:exchangeconnector_", "policies:connector_", "devices:connector_discover")),
+                         ("easconsole:exchangeconnector_", "policies:connector_", "devices:connector_discover",
+                          "devices:cleanup")),
                     Node(_("Sites"), "easconsole:site_list", "easconsole.read_site", ("easconsole:site_",)),
                 ),
             ),
@@ -111,6 +112,7 @@ WORKSPACES: tuple[Workspace, ...] = (
                     Node(_("Inactive mobile devices"), "devices:report_inactive", "devices.read_collection"),
                     Node(_("Compliance with the connector's settings"), "devices:report_compliance", "devices.read_collection"),
                     Node(_("Settings summary"), "devices:report_settings", "easconsole.read_site"),
+                    Node(_("Removed stale devices"), "devices:report_removed_stale", "easconsole.read_site"),
                     # --- end device reports
                     Node(_("Administrative audit trail"), "easconsole:auditevent_list", "easconsole.view_auditevent", ("easconsole:auditevent_",)),
                 ),

@@ -267,6 +267,11 @@ EASCONSOLE_WIPE_EXPIRY_HOURS = int(os.environ.get("EASCONSOLE_WIPE_EXPIRY_HOURS"
 # How long a worker owns a device action while it sends it; a worker killed mid-send frees it after this.
 # Unset (the default): derived from the gateway's timeouts, longer than the longest attempt can last.
 EASCONSOLE_ACTION_LEASE_SECONDS = int(os.environ.get("EASCONSOLE_ACTION_LEASE_SECONDS") or 0) or None
+# Stale-device cleanup (docs/cleanup.md): at most this many partnerships removed per calendar month, across
+# runs and connectors; removed this many at a time, with this pause between batches.
+EASCONSOLE_CLEANUP_MONTHLY_CAP = int(os.environ.get("EASCONSOLE_CLEANUP_MONTHLY_CAP", "200"))
+EASCONSOLE_CLEANUP_BATCH_SIZE = max(int(os.environ.get("EASCONSOLE_CLEANUP_BATCH_SIZE", "20")), 1)
+EASCONSOLE_CLEANUP_BATCH_PAUSE_SECONDS = int(os.environ.get("EASCONSOLE_CLEANUP_BATCH_PAUSE_SECONDS", "30"))
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

@@ -190,6 +190,28 @@ MATRIX.update({
 })
 # --- end device reports
 
+# --- stale-device cleanup (devices/cleanup/): the rule and its preview need Delete resource on every device
+# (Full and Operations Administrators); approving needs Modify on the connector's site besides (Full
+# Administrator); a run and the report are for every reader. Previewing and approving: tests/devices/test_cleanup.py.
+def cleanup_run(objects):
+    from devices.cleanup.models import CleanupRun
+
+    run, _created = CleanupRun.objects.get_or_create(connector=objects["connector"], defaults={
+        "days_not_synced": 90, "not_synced_since": "2026-01-01T00:00:00Z", "previewed_by_name": "someone-else"})
+    return {"pk": run.pk}
+
+
+POST_ONLY = console_read(analyst=NOT_ALLOWED, operator=NOT_ALLOWED, full_admin=NOT_ALLOWED)
+MATRIX.update({
+    "devices:cleanup_rule": Expect(full_admin_only(operator=OK), pk("connector"),
+                                   post={**ADMIN_WRITE, "operator": 400, "full_admin": 400}),
+    "devices:cleanup_preview": Expect(POST_ONLY, pk("connector"), post={**ADMIN_WRITE, "operator": REDIRECT, "full_admin": REDIRECT}),
+    "devices:cleanuprun_detail": Expect(console_read(), cleanup_run),
+    "devices:cleanuprun_approve": Expect(POST_ONLY, cleanup_run, post={**ADMIN_WRITE, "full_admin": REDIRECT}),
+    "devices:report_removed_stale": Expect(console_read()),
+})
+# --- end stale-device cleanup
+
 # --- health and metrics (easconsole/health.py): no sign-in, the same answer for everyone. No worker runs in
 # this test, so /healthz says 503; /metrics is off by default (EASCONSOLE_METRICS). Both: tests/easconsole/test_health.py.
 MATRIX.update({

@@ -122,6 +122,9 @@ class DiscoveryRunViewSet(mixins.CreateModelMixin, ReadOnlyConsoleViewSet):
     permission_required = "easconsole.read_site"
     filter_backends = []
 
+    def get_permission_required(self) -> str:
+        return "easconsole.modify_site" if self.action == "create" else self.permission_required
+
     def get_queryset(self):
         return readable_runs(self.request.user)
 

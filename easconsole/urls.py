@@ -61,3 +61,5 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("api/", include(("easconsole.api.urls", "api"))),
 ]
+
+handler404 = "easconsole.api.problems.page_not_found"

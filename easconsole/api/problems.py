@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from django.http import JsonResponse
+from django.views import defaults
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.views import exception_handler
@@ -66,3 +68,11 @@ class ProblemAutoSchema(AutoSchema):
         for code in codes:
             responses.setdefault(str(code), self._get_response_for_code(ProblemSerializer, str(code), media_types=[PROBLEM_TYPE]))
         return responses
+
+
+def page_not_found(request, exception):
+    """The project's 404: a problem document under /api/ (a client of the API never gets a page), the console's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"type": "about:blank", "title": "Not Found", "status": 404,
+                             "detail": "No such resource or object."}, status=404, content_type=PROBLEM_TYPE)
+    return defaults.page_not_found(request, exception)

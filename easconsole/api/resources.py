@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from easconsole.api.viewsets import ReadOnlyConsoleViewSet
@@ -10,8 +11,17 @@ from easconsole.models import AuditEvent, ExchangeConnector
 from easconsole.selectors import connectors_for
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "example": "02:00"})
+class ClockField(serializers.TimeField):
+    """HH:MM in the console's time zone (JSON Schema's "time" format would want a UTC offset)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class ExchangeConnectorSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code", read_only=True)
+    full_discovery_time = ClockField(read_only=True)
 
     class Meta:
         model = ExchangeConnector

@@ -43,7 +43,7 @@ class DeviceActionSerializer(serializers.ModelSerializer):
                  (State.ACKNOWLEDGED, action.acknowledged_at)]
         if action.state not in (State.SENT, State.PENDING, State.ACKNOWLEDGED):
             steps.append((action.state, action.finished_at))
-        return [{"state": state, "at": at} for state, at in steps if at is not None]
+        return HistoryStepSerializer([{"state": state, "at": at} for state, at in steps if at is not None], many=True).data
 
 
 class ActionRequestSerializer(serializers.Serializer):

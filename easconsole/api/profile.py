@@ -25,7 +25,7 @@ class ApiTokenForm(forms.Form):
 
 
 class ProfileView(ConsoleView):
-    """Your profile: your roles, and your personal API tokens (docs/api.md)."""
+    """Your profile: your personal API tokens (docs/api.md)."""
 
     template_name = "easconsole/profile.html"
 

@@ -1,5 +1,6 @@
 """Personal API tokens, and the answers kept for the API's Idempotency-Key (docs/api.md)."""
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +39,7 @@ class IdempotentRequest(models.Model):
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body of the request.")
     status = models.PositiveSmallIntegerField()
-    response = models.JSONField()
+    response = models.JSONField(encoder=DjangoJSONEncoder)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

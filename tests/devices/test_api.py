@@ -181,3 +181,21 @@ def test_a_retried_wipe_request_wipes_once(client, exchange, control, django_cap
     again = client.post(wipe_url(device), {}, content_type="application/json")
     assert again.status_code == 200 and again.json()["id"] == action.pk
     assert DeviceAction.objects.count() == 1
+
+
+def test_the_device_list_costs_the_same_queries_for_3_or_30_devices(client, installed_device):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    as_(client, make_persona("analyst"))
+    client.get(reverse("api:device-list"))  # the token's first use is written once
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("api:device-list")).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for _ in range(29):
+        DeviceFactory(connector=installed_device.connector)
+    assert queries() == few

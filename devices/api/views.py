@@ -27,7 +27,7 @@ from devices.views.discovery import readable_runs
 from easconsole.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
 from easconsole.api.idempotency import idempotent
 from easconsole.api.problems import Problem
-from easconsole.api.viewsets import MAX_ID, ConsoleViewSet, ReadOnlyConsoleViewSet
+from easconsole.api.viewsets import MAX_ID, ReadOnlyConsoleViewSet
 from easconsole.selectors import connectors_for
 
 Kind = DeviceAction.Kind

@@ -6,7 +6,6 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from devices.models import Device
 from devices.reports import queries
 from devices.reports.tables import ReportFilterSet
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive
@@ -56,7 +55,7 @@ class ReportViewSet(ConsoleViewSet):
                                   request=self.request)
         if not filters.is_valid():
             raise serializers.ValidationError(filters.errors)
-        return filters.qs if filters.qs is not None else Device.objects.none()
+        return filters.qs
 
     @extend_schema(parameters=FILTERS, responses=InventorySerializer)
     @action(detail=False, url_path="inventory")

@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.views import defaults
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 PROBLEM_TYPE = "application/problem+json"
@@ -30,9 +31,7 @@ class ProblemSerializer(serializers.Serializer):
     errors = serializers.JSONField(required=False)
 
 
-def problem_response(status: int, detail: str, errors=None):
-    from rest_framework.response import Response
-
+def problem_response(status: int, detail: str, errors=None) -> Response:
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors

@@ -1,7 +1,7 @@
 """The base of every API view set: the console's permission check, and 404 for ids no row can have."""
 from __future__ import annotations
 
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.exceptions import NotFound
 
 from easconsole.api.permissions import ConsolePermission
@@ -30,5 +30,5 @@ class ConsoleViewSet(viewsets.GenericViewSet):
         return super().get_object()
 
 
-class ReadOnlyConsoleViewSet(viewsets.mixins.ListModelMixin, viewsets.mixins.RetrieveModelMixin, ConsoleViewSet):
-    pass
+class ReadOnlyConsoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ConsoleViewSet):
+    """A list (cursor pages, the view set's ``filterset_class``) and the details of one object."""

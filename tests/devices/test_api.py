@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from devices.actions import services
-from devices.models import Collection, CollectionMember, DeviceAction
+from devices.models import CollectionMember, DeviceAction
 from easconsole.exchange.simulator.testing import running_simulator
 from easconsole.models import AuditEvent, ExchangeConnector
 from easconsole.services.tokens import api_token_create

@@ -1,9 +1,11 @@
 """The API of Assets and Compliance: what each persona may read and request, on the same collections as the
 console; idempotent wipe requests sent once to the simulated Exchange; discovery runs and the reports' figures."""
+import datetime as dt
 import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from devices.actions import services
 from devices.models import CollectionMember, DeviceAction
@@ -111,6 +113,17 @@ def test_the_same_key_with_another_request_is_refused(client, installed_device):
     other = client.post(wipe_url(installed_device, Kind.BLOCK), {}, content_type="application/json", **key)
     assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]
     assert list(DeviceAction.objects.values_list("kind", flat=True)) == ["wipe"]
+
+
+def test_a_key_is_kept_24_hours(client, installed_device):
+    from easconsole.models import IdempotentRequest
+
+    as_(client, make_persona("operator"))
+    key = {"HTTP_IDEMPOTENCY_KEY": "ticket-1"}
+    assert client.post(wipe_url(installed_device, Kind.BLOCK), {}, content_type="application/json", **key).status_code == 201
+    IdempotentRequest.objects.update(created=timezone.now() - dt.timedelta(hours=25))
+    assert client.post(wipe_url(installed_device, Kind.ALLOW), {}, content_type="application/json", **key).status_code == 201
+    assert IdempotentRequest.objects.count() == 1 and DeviceAction.objects.count() == 2
 
 
 def test_a_refused_request_keeps_nothing_for_its_key(client, installed_device):

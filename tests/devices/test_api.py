@@ -212,3 +212,16 @@ def test_the_device_list_costs_the_same_queries_for_3_or_30_devices(client, inst
     for _ in range(29):
         DeviceFactory(connector=installed_device.connector)
     assert queries() == few
+
+
+def test_generating_the_schema_leaves_the_filters_of_the_console_and_the_api_working(client, installed_device):
+    from drf_spectacular.generators import SchemaGenerator
+
+    executives = CollectionFactory(name="Executives")
+    CollectionMember.objects.create(collection=executives, device=installed_device, direct=True)
+    DeviceFactory(user="intern", connector=installed_device.connector)
+    SchemaGenerator().get_schema(request=None, public=True)  # what GET /api/schema/ does
+    client.force_login(make_persona("analyst"))
+    assert '<option value="iPhone">' in client.get(reverse("devices:device_list")).content.decode()
+    listed = client.get(reverse("api:device-list"), {"collection": executives.pk, "device_type": "iPhone"}).json()["results"]
+    assert [d["name"] for d in listed] == ["ceo_iPhone"]

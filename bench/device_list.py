@@ -7,7 +7,8 @@ Run by hand (it is not a test), from the project folder::
 It builds a throwaway database in a temporary folder (EASCONSOLE_VAR_DIR), migrates it, inserts the
 devices with bulk_create, refreshes the collection memberships, then asks for the device list through
 Django's test client as an Operations Administrator, and prints the median and 90th percentile time
-of each kind of page, with the number of SQL queries. Target: median under 150 ms.
+of each kind of page, with the number of SQL queries, and the same for the REST API's device list.
+Target: median under 150 ms.
 """
 from __future__ import annotations
 
@@ -137,6 +138,7 @@ def measure(requests: int) -> None:
         medians.append(median)
         print(f"{label:36} {median:7.1f} ms {p90:7.1f} ms {queries:8d}")
     print(f"{'worst median':36} {max(medians):7.1f} ms   target < 150 ms: {'met' if max(medians) < 150 else 'NOT MET'}")
+    measure_api(client, requests)
 
     tracemalloc.start()
     started = time.perf_counter()
@@ -147,6 +149,22 @@ def measure(requests: int) -> None:
     tracemalloc.stop()
     print(f"\nCSV export of every device (streamed): {size / 1e6:.1f} MB in {seconds:.1f} s, "
           f"peak Python memory {peak / 1e6:.1f} MB")
+
+
+def measure_api(client, requests: int) -> None:
+    """The REST API's device list (docs/api.md) in the same run: its first page, a filter, a search, and a page
+    reached by following 20 cursors."""
+    from django.urls import reverse
+
+    url = reverse("api:device-list")
+    deep = url
+    for _ in range(20):
+        deep = client.get(deep).json()["next"]
+    print(f"\n{'API page':36} {'median':>9} {'p90':>9} {'queries':>8}")
+    for label, target, params in (("API: first page", url, {}), ("API: filtered (iOS, Allowed)", url, PAGES["filtered (iOS, Allowed)"]),
+                                  ("API: search (user name)", url, PAGES["search (user name)"]), ("API: 21st page (cursor)", deep, {})):
+        median, p90, queries = timed(client, target, params, requests)
+        print(f"{label:36} {median:7.1f} ms {p90:7.1f} ms {queries:8d}")
 
 
 def main() -> None:

@@ -5,12 +5,14 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from devices import monitoring
+from devices.api import views as api_views
 from devices.cleanup.views import connector_section as cleanup_section
 from devices.discovery.services import discovery_schedules_save
 from devices.models import Collection
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive
 from devices.views.discovery import last_discovery_section
 from easconsole import extensions
+from easconsole.api import registry as api_routes
 from easconsole.generic import Action
 from easconsole.models import ExchangeConnector
 
@@ -53,3 +55,8 @@ def register() -> None:
     extensions.report_figures.append(device_figures)
     extensions.health_reports.append(monitoring.discovery_health)
     extensions.metric_families.append(monitoring.metric_families)
+    api_routes.register("devices", api_views.DeviceViewSet, "device")
+    api_routes.register("actions", api_views.DeviceActionViewSet, "deviceaction")
+    api_routes.register("collections", api_views.CollectionViewSet, "collection")
+    api_routes.register("discovery-runs", api_views.DiscoveryRunViewSet, "discoveryrun")
+    api_routes.register("reports", "devices.reports.api.ReportViewSet", "report")  # by name: devices.reports sits above devices

@@ -9,6 +9,8 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from devices.models import Collection, Device
 from devices.selectors import collections_for
@@ -122,6 +124,7 @@ class DeviceFilterSet(SearchFilterSet):
             return queryset.exclude(policy_application_status__in=[k for k, _label in POLICY_STATES if k != "Unknown"])
         return queryset.filter(policy_application_status=value)
 
+    @extend_schema_field(OpenApiTypes.INT)  # the API's schema: a collection's id
     def filter_collection(self, queryset, name, value):
         return queryset.filter(memberships__collection=value) if value else queryset
 

@@ -10,7 +10,7 @@ import datetime as dt
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from devices.models import Collection, CollectionMember, Device
+from devices.models import Collection, CollectionMember, Device, DeviceAction
 from easconsole.permissions import has_perm, objects_for
 
 
@@ -27,6 +27,14 @@ def devices_for(user, perm: str = "devices.read_collection", queryset: QuerySet 
         return queryset
     members = CollectionMember.objects.filter(device=OuterRef("pk"), collection__in=collections_for(user, perm))
     return queryset.filter(Exists(members))
+
+
+def actions_for(user) -> QuerySet:
+    """The device actions on the devices ``user`` may read (all of them, with the permission held globally)."""
+    actions = DeviceAction.objects.select_related("connector")
+    if has_perm(user, "devices.read_collection"):
+        return actions
+    return actions.filter(device__in=devices_for(user))
 
 
 def can_act_on(user, perm: str, device: Device) -> bool:

@@ -8,3 +8,7 @@ class EasConsoleConfig(AppConfig):
 
     def ready(self):
         from easconsole import signals  # noqa: F401  (connects the receivers)
+        from easconsole.api import registry, resources
+
+        registry.register("connectors", resources.ExchangeConnectorViewSet, "connector")
+        registry.register("audit-events", resources.AuditEventViewSet, "auditevent")

@@ -26,6 +26,13 @@ class SearchFilterSet(django_filters.FilterSet):
     search_fields: tuple[str, ...] = ()
     q = django_filters.CharFilter(label=_("Search"), method="search")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The API's schema generator (drf-spectacular) reads the class's filters and leaves their form fields
+        # built; this filter set's copies build theirs again, with this request's choices and querysets.
+        for filter_ in self.filters.values():
+            vars(filter_).pop("_field", None)
+
     def search(self, queryset, name, value):
         query = Q()
         for field in self.search_fields:

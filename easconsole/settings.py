@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "formtools",
+    "rest_framework",
+    "drf_spectacular",
     "easconsole",
     "devices",
     "policies",
@@ -203,6 +205,35 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# The REST API (docs/api.md): personal tokens or the console's session (with CSRF), JSON in and out,
+# cursor pages, errors as RFC 9457 problem details, OpenAPI 3 at /api/schema/.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["easconsole.api.authentication.BearerTokenAuthentication",
+                                       "rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "easconsole.api.pagination.ConsoleCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "easconsole.api.problems.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "easconsole.api.problems.problem_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "EAS Console API",
+    "DESCRIPTION": "Devices syncing with Exchange through ActiveSync, their actions, collections, connectors, "
+                   "discovery runs, the audit trail and the reports' figures. Authenticate with "
+                   "`Authorization: Bearer <token>` (a personal token from your profile page).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "ENUM_NAME_OVERRIDES": {"DeviceActionKindEnum": "devices.models.DeviceAction.Kind",
+                            "DeviceActionStateEnum": "devices.models.DeviceAction.State",
+                            "DiscoveryRunKindEnum": "devices.models.DiscoveryRun.Kind",
+                            "DiscoveryRunStateEnum": "devices.models.DiscoveryRun.State"},
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from easconsole import health
+from easconsole.api import profile
 from easconsole.signin import oidc
 from easconsole.views import accounts, administration, connectors, home, monitoring, reports
 
@@ -41,6 +42,8 @@ console_patterns = [
     path("reports/", reports.ReportIndexView.as_view(), name="report_index"),
     path("reports/audit-trail/", reports.AuditEventListView.as_view(), name="auditevent_list"),
     path("reports/audit-trail/<int:pk>/", reports.AuditEventDetailView.as_view(), name="auditevent_detail"),
+    path("profile/", profile.ProfileView.as_view(), name="profile"),
+    path("profile/api-tokens/<int:pk>/revoke/", profile.ApiTokenRevokeView.as_view(), name="apitoken_revoke"),
 ]
 
 urlpatterns = [
@@ -56,4 +59,7 @@ urlpatterns = [
     path("assets/", include("devices.urls")),
     path("administration/", include("policies.urls")),
     path("catalog/", include("catalog.urls")),
+    path("api/", include(("easconsole.api.urls", "api"))),
 ]
+
+handler404 = "easconsole.api.problems.page_not_found"

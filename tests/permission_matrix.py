@@ -20,6 +20,7 @@ FORBIDDEN = 403
 NOT_FOUND = 404
 NOT_ALLOWED = 405
 REDIRECT = 302  # redirected elsewhere (a landing page)
+UNAUTHORIZED = 401  # the API: no token, no session
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ def everyone(outcome, **overrides) -> dict[str, object]:
 def console_read(**overrides) -> dict[str, object]:
     """A console page every administrator and analyst may read."""
     return {"anonymous": LOGIN, "end_user": FORBIDDEN, "analyst": OK, "operator": OK, "full_admin": OK, **overrides}
+
+
+def api_read(**overrides) -> dict[str, object]:
+    """An API resource every administrator and analyst may read (the API answers 401 rather than a sign-in page)."""
+    return console_read(anonymous=UNAUTHORIZED, **overrides)
 
 
 def full_admin_only(**overrides) -> dict[str, object]:

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from devices.models import ALL_MOBILE_DEVICES, Collection, CollectionRule, DeviceAction, Offboarding, OffboardingDevice
 from easconsole import audit
+from easconsole.services.tokens import api_token_create
 from easconsole.models import AuditEvent, ExchangeConnector, Role, RoleAssignment, StatusMessage
 from tests.factories import CollectionFactory, SiteFactory
 from tests.permission_matrix import (
@@ -13,7 +14,9 @@ from tests.permission_matrix import (
     NOT_FOUND,
     OK,
     REDIRECT,
+    UNAUTHORIZED,
     Expect,
+    api_read,
     console_read,
     everyone,
     full_admin_only,
@@ -221,6 +224,48 @@ MATRIX.update({
 # --- end health and metrics
 
 
+# --- the REST API (docs/api.md): the console's permissions, answered as the API answers (401 without
+# credentials, 403 refused, 404 outside one's collections and sites). The actions' POSTs are refused before
+# the body is read, and audited; the allowed personas' requests are tested in tests/devices/test_api.py.
+# The profile page (API tokens) is every console user's own; a token of someone else is 404 to everyone.
+def api_action(permitted: tuple[str, ...]) -> Expect:
+    return Expect(api_read(analyst=NOT_ALLOWED, operator=NOT_ALLOWED, full_admin=NOT_ALLOWED),
+                  lambda objects: {"pk": objects["device"].pk},
+                  post={**api_read(analyst=FORBIDDEN, operator=FORBIDDEN, full_admin=FORBIDDEN), **dict.fromkeys(permitted, OK)})
+
+
+DELETE_RESOURCE, MODIFY_RESOURCE = ("operator", "full_admin"), ("operator", "full_admin")
+MATRIX.update({
+    "api:api-root": Expect(everyone(OK, anonymous=UNAUTHORIZED)),
+    "api:schema": Expect(everyone(OK, anonymous=UNAUTHORIZED)),
+    "api:device-list": Expect(api_read()),
+    "api:device-detail": Expect(api_read(), pk("device")),
+    "api:device-wipe": api_action(DELETE_RESOURCE),
+    "api:device-account-wipe": api_action(DELETE_RESOURCE),
+    "api:device-delete": api_action(DELETE_RESOURCE),
+    "api:device-cancel-wipe": api_action(MODIFY_RESOURCE),
+    "api:device-allow": api_action(MODIFY_RESOURCE),
+    "api:device-block": api_action(MODIFY_RESOURCE),
+    "api:deviceaction-list": Expect(api_read()),
+    "api:deviceaction-detail": Expect(api_read(), pk("action")),
+    "api:collection-list": Expect(api_read()),
+    "api:collection-detail": Expect(api_read(), pk("collection")),
+    "api:connector-list": Expect(api_read()),
+    "api:connector-detail": Expect(api_read(), pk("connector")),
+    "api:discoveryrun-list": Expect(api_read(), post={**api_read(analyst=FORBIDDEN, operator=FORBIDDEN)}),
+    "api:discoveryrun-detail": Expect(api_read(), discovery_run),
+    "api:auditevent-list": Expect(api_read()),
+    "api:auditevent-detail": Expect(api_read(), pk("event")),
+    "api:report-inventory": Expect(api_read()),
+    "api:report-inactive": Expect(api_read()),
+    "api:report-compliance": Expect(api_read()),
+    "easconsole:profile": Expect(console_read(), post=console_read()),
+    "easconsole:apitoken_revoke": Expect(console_read(analyst=NOT_ALLOWED, operator=NOT_ALLOWED, full_admin=NOT_ALLOWED), pk("token"),
+                                         post=console_read(analyst=NOT_FOUND, operator=NOT_FOUND, full_admin=NOT_FOUND)),
+})
+# --- end REST API
+
+
 @pytest.fixture
 def objects(db):
     other = make_user("someone-else", "Read-only Analyst")
@@ -234,6 +279,7 @@ def objects(db):
         "role": Role.objects.get(name="Operations Administrator"),
         "event": audit.record(user=other, action="sign in"),
         "status_message": StatusMessage.objects.create(site=site, message_id=1015, description="Installed."),
+        "token": api_token_create(user=other, name="Someone else's script", days=30)[0],  # REST API
         **devices_objects(),  # devices pages
     }
 

@@ -15,9 +15,8 @@ from devices.actions import rules, services
 from devices.actions.forms import ConfirmActionForm
 from devices.actions.tables import DeviceActionFilterSet, DeviceActionTable
 from devices.models import Device, DeviceAction
-from devices.selectors import devices_for
+from devices.selectors import actions_for, devices_for
 from easconsole.generic import ConsoleView, ObjectDetailView, ObjectListView
-from easconsole.permissions import has_perm
 
 Kind = DeviceAction.Kind
 
@@ -130,9 +129,7 @@ class DeviceActionListView(ObjectListView):
     template_name = "devices/deviceaction_list.html"
 
     def get_queryset(self):
-        if has_perm(self.request.user, self.permission_required):
-            return self.queryset.all()
-        return self.queryset.filter(device__in=devices_for(self.request.user))
+        return actions_for(self.request.user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

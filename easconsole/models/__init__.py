@@ -3,5 +3,6 @@ from easconsole.models.accounts import ConsoleAccount, DirectorySecret
 from easconsole.models.audit import AuditEvent
 from easconsole.models.connectors import ConnectorServer, ExchangeConnector, StatusMessage
 from easconsole.models.security import Role, RoleAssignment, Site
+from easconsole.models.tokens import ApiToken, IdempotentRequest
 
-__all__ = ["AuditEvent", "ConsoleAccount", "DirectorySecret", "ConnectorServer", "ExchangeConnector", "Role", "RoleAssignment", "Site", "StatusMessage"]
+__all__ = ["ApiToken", "AuditEvent", "IdempotentRequest", "ConsoleAccount", "DirectorySecret", "ConnectorServer", "ExchangeConnector", "Role", "RoleAssignment", "Site", "StatusMessage"]

@@ -20,6 +20,7 @@ from easconsole.forms.online import OnlineAccountForm
 from easconsole.generic import Action, ConsoleView, ObjectDeleteView, ObjectDetailView, ObjectListView, ObjectView
 from easconsole.models import ExchangeConnector
 from easconsole.permissions import has_perm
+from easconsole.selectors import connectors_for
 from easconsole.services import connectors as services
 
 
@@ -69,10 +70,7 @@ class ExchangeConnectorListView(ObjectListView):
         return context
 
     def get_queryset(self):
-        from easconsole.models import Site
-        from easconsole.permissions import objects_for
-
-        return self.queryset.filter(site__in=objects_for(self.request.user, "easconsole.read_site", Site.objects.all()))
+        return connectors_for(self.request.user, self.permission_required)
 
 
 class ExchangeConnectorDetailView(ConnectorMixin, ObjectDetailView):

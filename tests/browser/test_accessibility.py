@@ -37,7 +37,9 @@ def test_every_page_passes_axe(browser, console_server, objects, persona, dark):
     make_persona(persona)
     sign_in(page, persona, PASSWORD)
     found = []
-    pages = [reverse(name, kwargs=expect.kwargs(objects)) for name, expect in MATRIX.items() if expect.get[persona] == OK]
+    # The REST API answers JSON, not pages (its schema is fuzzed in tests/easconsole/test_api_schema.py).
+    pages = [reverse(name, kwargs=expect.kwargs(objects)) for name, expect in MATRIX.items()
+             if expect.get[persona] == OK and not name.startswith("api:")]
     assert pages
     for url in pages:
         found += violations(page, url)

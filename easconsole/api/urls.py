@@ -1,0 +1,16 @@
+"""``/api/``: the routes registered by the project and the apps, and the OpenAPI 3 schema."""
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from easconsole.api import registry
+
+router = DefaultRouter()
+router.include_format_suffixes = False
+for route in registry.routes:
+    router.register(route.prefix, route.resolved(), basename=route.basename)
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    *router.urls,
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.constants import OnConflict
 
@@ -21,8 +21,14 @@ _AS_IS = frozenset({"CharField", "TextField", "IntegerField", "BigIntegerField",
 
 
 def _converter(field) -> Callable[[Any], Any] | None:
-    if field.get_internal_type() in _AS_IS:
+    kind = field.get_internal_type()
+    if kind in _AS_IS:
         return None
+    if kind == "DateTimeField":  # aware datetimes (what discovery has): the backend's form, without the checks
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: None if value is None else adapt(value)
+    if kind == "UUIDField" and not connection.features.has_native_uuid_field:
+        return lambda value: None if value is None else value.hex
     return lambda value: None if value is None else field.get_db_prep_save(value, connection)
 
 
@@ -50,6 +56,6 @@ def insert(model: type[Model], names: Sequence[str], rows: Iterable[Sequence[Any
         for index, c in convert:
             values[index] = c(values[index])
         params.append(values)
-    if params:
-        with connection.cursor() as cursor:
+    if params:  # one transaction: in autocommit mode SQLite would commit (and sync) every row
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             cursor.executemany(sql, params)

@@ -8,7 +8,8 @@ run by a child process (the "worker": Django, a fresh SQLite database, the produ
 `full_discovery`) with its time, devices/s and peak RSS; then 1% of the devices are changed through
 the control API and a delta discovery runs in another child. Unless --no-before, the full discovery
 also runs with pypsrp's generic CLIXML decoder (as before issue 19), printed beside the fast one.
-With --before-tree, the full discovery also runs with the code of another checkout (an earlier
+With --full-only, only the full discovery runs (its time and the worker's memory at sizes where
+the bare receive would take long). With --before-tree, the full discovery also runs with the code of another checkout (an earlier
 commit, say `git archive <commit> | tar -x -C DIR`, with the same virtual environment) against the
 same simulator, printed beside this one's. Each discovery's CPU seconds (the worker's and the
 simulator's) are printed too: on a shared machine they say more than the wall clock.
@@ -187,13 +188,19 @@ def change_devices(server: dict, identities: list[str]) -> int:
 
 
 def measure(devices: int, changed: float, online: bool = False, before: bool = True,
-            before_tree: str | None = None) -> None:
+            before_tree: str | None = None, full_only: bool = False) -> None:
     print(f"\n== {devices:,} devices ==", flush=True)
     serve = subprocess.Popen([sys.executable, __file__, "--phase", "serve", "--devices", str(devices),
                               *(["--online"] if online else [])],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     server = {**json.loads(serve.stdout.readline()), "pid": serve.pid}
     print(f"simulator generated the organization in {server['generate_seconds']:.1f} s", flush=True)
+    if full_only:  # the worker's memory at sizes where the bare receive would take long
+        with tempfile.TemporaryDirectory(prefix="bench-discovery-") as var_dir:
+            full = worker("full", server, var_dir)
+        print(f"full discovery: {full['state']}, {full['seen']:,} read; {described(full)}", flush=True)
+        stop_serving(serve)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-discovery-") as var_dir, \
             tempfile.TemporaryDirectory(prefix="bench-discovery-tree-") as tree_dir:
         bare = bare_receive(server, every=max(1, round(1 / changed)))
@@ -251,6 +258,10 @@ def measure(devices: int, changed: float, online: bool = False, before: bool = T
               f"worker CPU {delta['cpu']:.1f} s, simulator CPU {delta['simulator_cpu']:.1f} s; "
               f"worker peak RSS {delta['peak_rss_mb']:.0f} MB; {delta['split']}",
               flush=True)
+    stop_serving(serve)
+
+
+def stop_serving(serve: subprocess.Popen) -> None:
     serve.stdin.close()
     tail = serve.stdout.read().strip().splitlines()
     serve.wait(timeout=60)
@@ -265,6 +276,7 @@ def main() -> None:
     parser.add_argument("--online", action="store_true", help="also a full discovery over Exchange Online's REST")
     parser.add_argument("--no-before", action="store_true", help="skip the full discovery with pypsrp's decoder")
     parser.add_argument("--before-tree", help="also run the discoveries with the code of this checkout")
+    parser.add_argument("--full-only", action="store_true", help="only the full discovery (its time and memory)")
     parser.add_argument("--phase", choices=["serve", "discover"], help=argparse.SUPPRESS)
     parser.add_argument("--devices", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--kind", default="full", help=argparse.SUPPRESS)
@@ -277,7 +289,8 @@ def main() -> None:
     else:
         print(f"discovery benchmark on {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}", flush=True)
         for size in args.sizes:
-            measure(size, args.changed, args.online, before=not args.no_before, before_tree=args.before_tree)
+            measure(size, args.changed, args.online, before=not args.no_before, before_tree=args.before_tree,
+                    full_only=args.full_only)
             print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
 
 

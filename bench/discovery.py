@@ -1,14 +1,20 @@
 """Benchmark of discovery (run by hand; prints figures, asserts nothing).
 
-    python bench/discovery.py [--sizes 10000 50000] [--changed 0.01] [--online] [--no-before]
+    python bench/discovery.py [--sizes 10000 50000] [--changed 0.01] [--online] [--no-before] [--before-tree DIR]
 
 For each organization size: the simulator runs in its own process (its memory measured apart);
 the bare time pypsrp needs to receive Get-ActiveSyncDevice for the organization; a full discovery
 run by a child process (the "worker": Django, a fresh SQLite database, the product's own
 `full_discovery`) with its time, devices/s and peak RSS; then 1% of the devices are changed through
 the control API and a delta discovery runs in another child. Unless --no-before, the full discovery
-also runs with pypsrp's generic CLIXML decoder (as before issue 19), printed beside the fast one. Targets: full 10,000 < 60 s;
-delta 1% < 15 s; worker peak < 300 MB at 50,000.
+also runs with pypsrp's generic CLIXML decoder (as before issue 19), printed beside the fast one.
+With --full-only, only the full discovery runs (its time and the worker's memory at sizes where
+the bare receive would take long). With --before-tree, the full discovery also runs with the code of another checkout (an earlier
+commit, say `git archive <commit> | tar -x -C DIR`, with the same virtual environment) against the
+same simulator, printed beside this one's. Each discovery's CPU seconds (the worker's and the
+simulator's) are printed too: on a shared machine they say more than the wall clock.
+Targets (issue 19): full discovery at >= 3x the bare receive's rate and >= 3,000 devices/s on an idle
+machine; worker peak <= 300 MB at 100,000 devices, flat in the size; delta 1% of 50,000 <= 5 s.
 
 With --online the simulator also serves the organization as an Exchange Online tenant, and a full
 discovery over the REST transport (MSAL sign-in, InvokeCommand pages, statistics per mailbox) runs
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -140,14 +147,33 @@ def phase_discover(kind: str, server: dict) -> None:
                       "peak_rss_mb": peak_rss_mb()}), flush=True)
 
 
-def worker(kind: str, server: dict, var_dir: str, decoder: str = "fast") -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a process has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker(kind: str, server: dict, var_dir: str, decoder: str = "fast", tree: str = ROOT) -> dict:
     env = {**os.environ, "EASCONSOLE_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING", "BENCH_DECODER": decoder}
     env.pop("DATABASE_URL", None)
-    done = subprocess.run([sys.executable, __file__, "--phase", "discover", "--kind", kind, "--server", json.dumps(server)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    children, simulator = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_seconds(server["pid"])
+    done = subprocess.run([sys.executable, os.path.join(tree, "bench", "discovery.py"), "--phase", "discover",
+                           "--kind", kind, "--server", json.dumps(server)],
+                          cwd=tree, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the {kind} discovery process failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["cpu"] = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    figures["simulator_cpu"] = cpu_seconds(server["pid"]) - simulator
+    return figures
+
+
+def described(figures: dict) -> str:
+    return (f"{figures['seconds']:.1f} s, {figures['seen'] / figures['seconds']:.0f} devices/s, worker CPU "
+            f"{figures['cpu']:.1f} s (Django set-up included), simulator CPU {figures['simulator_cpu']:.1f} s, "
+            f"worker peak RSS {figures['peak_rss_mb']:.0f} MB; {figures['split']}")
 
 
 def change_devices(server: dict, identities: list[str]) -> int:
@@ -161,14 +187,22 @@ def change_devices(server: dict, identities: list[str]) -> int:
     return len(identities)
 
 
-def measure(devices: int, changed: float, online: bool = False, before: bool = True) -> None:
+def measure(devices: int, changed: float, online: bool = False, before: bool = True,
+            before_tree: str | None = None, full_only: bool = False) -> None:
     print(f"\n== {devices:,} devices ==", flush=True)
     serve = subprocess.Popen([sys.executable, __file__, "--phase", "serve", "--devices", str(devices),
                               *(["--online"] if online else [])],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    server = json.loads(serve.stdout.readline())
+    server = {**json.loads(serve.stdout.readline()), "pid": serve.pid}
     print(f"simulator generated the organization in {server['generate_seconds']:.1f} s", flush=True)
-    with tempfile.TemporaryDirectory(prefix="bench-discovery-") as var_dir:
+    if full_only:  # the worker's memory at sizes where the bare receive would take long
+        with tempfile.TemporaryDirectory(prefix="bench-discovery-") as var_dir:
+            full = worker("full", server, var_dir)
+        print(f"full discovery: {full['state']}, {full['seen']:,} read; {described(full)}", flush=True)
+        stop_serving(serve)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-discovery-") as var_dir, \
+            tempfile.TemporaryDirectory(prefix="bench-discovery-tree-") as tree_dir:
         bare = bare_receive(server, every=max(1, round(1 / changed)))
         print(f"bare pypsrp receive of Get-ActiveSyncDevice: {bare['devices']:,} objects in {bare['seconds']:.1f} s "
               f"({bare['devices'] / bare['seconds']:.0f}/s)", flush=True)
@@ -177,9 +211,18 @@ def measure(devices: int, changed: float, online: bool = False, before: bool = T
                 old = worker("full", server, before_dir, decoder="pypsrp")
             if old["state"] != "succeeded":
                 raise SystemExit(f"full discovery (pypsrp's decoder) failed: {old['error']}")
+        if before_tree:  # its own inventory (tree_dir), kept for its delta below
+            earlier = worker("full", server, tree_dir, tree=before_tree)
+            if earlier["state"] != "succeeded":
+                raise SystemExit(f"full discovery ({before_tree}) failed: {earlier['error']}")
         full = worker("full", server, var_dir)
         if full["state"] != "succeeded":
             raise SystemExit(f"full discovery failed: {full['error']}")
+        if before_tree:
+            print(f"full discovery, code of {before_tree}: {described(earlier)}; rate "
+                  f"{bare['seconds'] / earlier['seconds']:.2f}x the bare receive's", flush=True)
+            print(f"full discovery, this code: {described(full)}; rate {bare['seconds'] / full['seconds']:.2f}x "
+                  f"the bare receive's", flush=True)
         if before:
             print(f"full discovery, before (pypsrp's decoder): {old['seconds']:.1f} s, "
                   f"{old['seen'] / old['seconds']:.0f} devices/s, {old['seconds'] / bare['seconds']:.2f}x the bare receive "
@@ -191,7 +234,7 @@ def measure(devices: int, changed: float, online: bool = False, before: bool = T
         print(f"full discovery: {full['seconds']:.1f} s, {full['seen'] / full['seconds']:.0f} devices/s "
               f"({full['seen']:,} read, {full['added']:,} added, {full['ignored']:,} ignored as inactive); "
               f"ratio to the bare receive {full['seconds'] / bare['seconds']:.2f}; worker peak RSS {full['peak_rss_mb']:.0f} MB; "
-              f"{full['split']}",
+              f"worker CPU {full['cpu']:.1f} s, simulator CPU {full['simulator_cpu']:.1f} s; {full['split']}",
               flush=True)
         if online:
             with tempfile.TemporaryDirectory(prefix="bench-discovery-online-") as online_dir:
@@ -203,13 +246,22 @@ def measure(devices: int, changed: float, online: bool = False, before: bool = T
                   f"{rest['seen']:,} read; worker peak RSS {rest['peak_rss_mb']:.0f} MB (PSRP: {full['peak_rss_mb']:.0f} MB)",
                   flush=True)
         count = change_devices(server, bare["sample"])
+        if before_tree:
+            earlier = worker("delta", server, tree_dir, tree=before_tree)
+            print(f"delta discovery, code of {before_tree}: {earlier['seconds']:.1f} s ({earlier['seen']:,} read "
+                  f"in full), worker CPU {earlier['cpu']:.1f} s; {earlier['split']}", flush=True)
         delta = worker("delta", server, var_dir)
         if delta["state"] != "succeeded":
             raise SystemExit(f"delta discovery failed: {delta['error']}")
-        print(f"delta discovery after {count:,} devices changed ({changed:.0%}): {delta['seconds']:.1f} s "
-              f"({delta['seen']:,} read in full, {delta['changed']:,} changed); worker peak RSS {delta['peak_rss_mb']:.0f} MB; "
-              f"{delta['split']}",
+        print(f"delta discovery after {count:,} devices changed ({changed:.0%}): "
+              f"{delta['seconds']:.1f} s ({delta['seen']:,} read in full, {delta['changed']:,} changed); "
+              f"worker CPU {delta['cpu']:.1f} s, simulator CPU {delta['simulator_cpu']:.1f} s; "
+              f"worker peak RSS {delta['peak_rss_mb']:.0f} MB; {delta['split']}",
               flush=True)
+    stop_serving(serve)
+
+
+def stop_serving(serve: subprocess.Popen) -> None:
     serve.stdin.close()
     tail = serve.stdout.read().strip().splitlines()
     serve.wait(timeout=60)
@@ -223,6 +275,8 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--online", action="store_true", help="also a full discovery over Exchange Online's REST")
     parser.add_argument("--no-before", action="store_true", help="skip the full discovery with pypsrp's decoder")
+    parser.add_argument("--before-tree", help="also run the discoveries with the code of this checkout")
+    parser.add_argument("--full-only", action="store_true", help="only the full discovery (its time and memory)")
     parser.add_argument("--phase", choices=["serve", "discover"], help=argparse.SUPPRESS)
     parser.add_argument("--devices", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--kind", default="full", help=argparse.SUPPRESS)
@@ -235,7 +289,8 @@ def main() -> None:
     else:
         print(f"discovery benchmark on {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}", flush=True)
         for size in args.sizes:
-            measure(size, args.changed, args.online, before=not args.no_before)
+            measure(size, args.changed, args.online, before=not args.no_before, before_tree=args.before_tree,
+                    full_only=args.full_only)
             print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
 
 

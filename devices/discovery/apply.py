@@ -12,13 +12,14 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from devices.discovery import records
+from devices.discovery import bulk, records
 from devices.discovery.affinity import ConsoleUsers, apply_affinity
 from devices.models import Device, DiscoveryRun, DiscoveryStagedDevice
 from easconsole.models import ExchangeConnector
 
 BATCH_SIZE = 1000
 _UPDATE_FIELDS = [*records.DATA_FIELDS, "last_discovered", "missing_since"]
+_COLUMNS = ("connector", "exchange_guid", "first_discovered", *_UPDATE_FIELDS)
 
 
 class StaleRun(Exception):
@@ -69,17 +70,15 @@ def _apply_batch(connector: ExchangeConnector, batch: list, now, result: Applied
     existing = {row["exchange_guid"]: row for row in Device.objects.filter(
         connector=connector, exchange_guid__in=list(values_by_guid)).values("exchange_guid", "missing_since",
                                                                            *records.DATA_FIELDS)}
-    objects = []
+    rows = []
     for guid, values in values_by_guid.items():
         before = existing.get(guid)
         if before is None:
             result.added += 1
         elif before["missing_since"] is not None or any(before[k] != v for k, v in values.items()):
             result.changed += 1
-        objects.append(Device(connector=connector, exchange_guid=guid, last_discovered=now, missing_since=None,
-                              **values))
-    Device.objects.bulk_create(objects, update_conflicts=True, unique_fields=["connector", "exchange_guid"],
-                               update_fields=_UPDATE_FIELDS, batch_size=BATCH_SIZE)
+        rows.append((connector.pk, guid, now, *(values[name] for name in records.DATA_FIELDS), now, None))
+    bulk.insert(Device, _COLUMNS, rows, unique=["connector", "exchange_guid"], update=_UPDATE_FIELDS)
     if users is not None:
         pks = dict(Device.objects.filter(connector=connector, exchange_guid__in=list(values_by_guid))
                    .values_list("exchange_guid", "pk"))

@@ -88,6 +88,11 @@ class MailboxOwner:
                    recipient.user_principal_name or "", recipient.primary_smtp_address or "")
 
 
+# What a staged mailbox keeps (DiscoveryStagedMailbox's fields, as mailbox_fields gives them).
+MAILBOX_FIELDS = ("identity_key", "alias_key", "display_name", "sam_account_name", "user_principal_name",
+                  "primary_smtp_address")
+
+
 def mailbox_fields(mailbox: RecipientInfo) -> dict[str, str]:
     """What a staged mailbox keeps (its keys lower case), made storable; EasDisc.log names a mailbox that needed it."""
     raw = {"Identity": mailbox.identity or "", "Alias": mailbox.alias or "", "DisplayName": mailbox.display_name or "",

@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from devices.discovery import records
+from devices.discovery import bulk, records
 from devices.discovery.records import MailboxOwner
 from devices.models import DiscoveryRun, DiscoveryStagedDevice, DiscoveryStagedMailbox
 from easconsole.exchange.values import DeviceRecord, DeviceStatistics, RecipientInfo
@@ -41,18 +41,23 @@ def progress(run: DiscoveryRun, *, phase: str | None = None, **increments: int) 
 def stage_mailboxes(run: DiscoveryRun, mailboxes: Iterable[RecipientInfo], *, on_batch: Callable[[int], None]) -> int:
     """Stage every mailbox read (Get-Mailbox) for the device pass to look owners up in."""
     count = 0
-    batch: list[DiscoveryStagedMailbox] = []
+    names = ("run", *records.MAILBOX_FIELDS)
+    batch: list[tuple] = []
     for mailbox in mailboxes:
-        batch.append(DiscoveryStagedMailbox(run=run, **records.mailbox_fields(mailbox)))
+        fields = records.mailbox_fields(mailbox)
+        batch.append((run.pk, *(fields[name] for name in records.MAILBOX_FIELDS)))
         if len(batch) >= BATCH_SIZE:
-            count += _flush(DiscoveryStagedMailbox, batch, on_batch)
-    return count + _flush(DiscoveryStagedMailbox, batch, on_batch)
+            count += _flush(DiscoveryStagedMailbox, names, batch, on_batch)
+    return count + _flush(DiscoveryStagedMailbox, names, batch, on_batch)
 
 
-def _flush(model, batch: list, on_batch: Callable[[int], None]) -> int:
+_DEVICE_COLUMNS = ("run", "exchange_guid", "when_changed", "data", "ignored")
+
+
+def _flush(model, names: tuple[str, ...], batch: list[tuple], on_batch: Callable[[int], None]) -> int:
     if not batch:
         return 0
-    model.objects.bulk_create(batch, batch_size=BATCH_SIZE)
+    bulk.insert(model, names, batch)
     n = len(batch)
     batch.clear()
     on_batch(n)
@@ -115,13 +120,11 @@ class DeviceStager:
         for device, stats in batch:
             if records.is_inactive(device, stats, now=self.now, days=self.days):
                 ignored += 1
-                rows.append(DiscoveryStagedDevice(run=self.run, exchange_guid=device.guid,
-                                                  when_changed=device.when_changed, ignored=True))
+                rows.append((self.run.pk, device.guid, device.when_changed, None, True))
                 continue
             values = records.device_values(device, stats, owners.get(records.mailbox_keys(device)))
-            rows.append(DiscoveryStagedDevice(run=self.run, exchange_guid=device.guid, when_changed=device.when_changed,
-                                              data=records.to_json(values)))
-        DiscoveryStagedDevice.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+            rows.append((self.run.pk, device.guid, device.when_changed, records.to_json(values), False))
+        bulk.insert(DiscoveryStagedDevice, _DEVICE_COLUMNS, rows)
         progress(self.run, devices_seen=len(batch), devices_ignored=ignored)
         self.on_batch(self.run)
 
@@ -130,7 +133,7 @@ def stage_listing(run: DiscoveryRun, versions: Iterable[tuple[uuid.UUID | None, 
                   *, on_batch: Callable[[DiscoveryRun], None] = lambda run: None) -> int:
     """Stage the Guid of every device Exchange has (delta discovery), to find the ones it no longer has."""
     count = 0
-    batch: list[DiscoveryStagedDevice] = []
+    batch: list[tuple] = []
 
     def flushed(n: int) -> None:
         progress(run)
@@ -139,10 +142,10 @@ def stage_listing(run: DiscoveryRun, versions: Iterable[tuple[uuid.UUID | None, 
     for guid, when_changed in versions:
         if guid is None:
             continue
-        batch.append(DiscoveryStagedDevice(run=run, exchange_guid=guid, when_changed=when_changed))
+        batch.append((run.pk, guid, when_changed, None, False))
         if len(batch) >= BATCH_SIZE:
-            count += _flush(DiscoveryStagedDevice, batch, flushed)
-    return count + _flush(DiscoveryStagedDevice, batch, flushed)
+            count += _flush(DiscoveryStagedDevice, _DEVICE_COLUMNS, batch, flushed)
+    return count + _flush(DiscoveryStagedDevice, _DEVICE_COLUMNS, batch, flushed)
 
 
 def delete_staging(run: DiscoveryRun) -> None:

@@ -53,18 +53,28 @@ def when(value: Any) -> dt.datetime | None:
         parsed = value
     else:
         raw = str(value).strip()
-        if raw.endswith("Z"):
-            raw = raw[:-1] + "+00:00"
-        m = re.match(r"^(.*T\d\d:\d\d:\d\d)\.(\d+)(.*)$", raw)
-        if m:  # Python 3.11 reads 7 digits, but be safe with any count
-            raw = f"{m.group(1)}.{m.group(2)[:6].ljust(6, '0')}{m.group(3)}"
-        try:
+        try:  # Python 3.11 reads CLIXML's form (7 fraction digits, "Z") itself: the usual case
             parsed = dt.datetime.fromisoformat(raw)
         except ValueError:
+            parsed = _lenient_datetime(raw)
+        if parsed is None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)  # Exchange's *UTC properties carry no zone
     return parsed.astimezone(dt.timezone.utc)
+
+
+def _lenient_datetime(raw: str) -> dt.datetime | None:
+    """A date fromisoformat refuses as it is (more fraction digits than it reads, say), or None."""
+    if raw.endswith("Z"):
+        raw = raw[:-1] + "+00:00"
+    m = re.match(r"^(.*T\d\d:\d\d:\d\d)\.(\d+)(.*)$", raw)
+    if m:  # Python 3.11 reads 7 digits, but be safe with any count
+        raw = f"{m.group(1)}.{m.group(2)[:6].ljust(6, '0')}{m.group(3)}"
+    try:
+        return dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
 
 
 def guid(value: Any) -> uuid.UUID | None:
@@ -142,13 +152,28 @@ _STATS_CONVERT: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# A bulk read sends the same property names, in the same order, for every object: how to read each field
+# from them (the property's name as sent, matched without regard to case, or None) is worked out once.
+_Plan = tuple[tuple[str, "str | None", Callable[[Any], Any]], ...]
+_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], _Plan] = {}
+
+
+def _plan(keys: tuple[str, ...], names: tuple[str, ...], convert: dict[str, Callable[[Any], Any]]) -> _Plan:
+    plan = _PLANS.get((keys, names))
+    if plan is None:
+        sent = {k.lower(): k for k in keys}  # of two names differing only in case, the last one sent
+        plan = tuple((snake(name), sent.get(name.lower()), guid if name == "Guid" else convert.get(name, text))
+                     for name in names)
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        _PLANS[(keys, names)] = plan
+    return plan
+
+
 def _fields(props: Mapping[str, Any], names: tuple[str, ...], convert: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
-    lowered = {k.lower(): v for k, v in props.items()}
-    out: dict[str, Any] = {}
-    for name in names:
-        value = lowered.get(name.lower())
-        out[snake(name)] = guid(value) if name == "Guid" else convert.get(name, text)(value)
-    return out
+    get = props.get
+    return {field: read(None if key is None else get(key))
+            for field, key, read in _plan(tuple(props), names, convert)}
 
 
 def device(props: Mapping[str, Any]) -> DeviceRecord:

@@ -144,6 +144,23 @@ def test_large_result_streams_within_the_envelope(stub_sim):
     assert len(sizes) > 10
 
 
+def test_the_next_envelope_is_serialised_while_the_client_reads_the_last(stub_sim):
+    """As Exchange keeps a pipeline running, the simulator fills the next envelope once a Receive has
+    taken its data, so the client's decoding and the server's serialising overlap; one envelope ahead
+    at most, so memory stays bounded."""
+    with RunspacePool(wsman_for(stub_sim, *ADMIN), configuration_name=EXCHANGE) as pool:
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Get-Thing").add_parameter("Count", 20000).add_parameter("Small", True)
+        ps.begin_invoke()
+        ps.poll_invoke()  # one Receive: its envelope is in the client's hands
+        assert ps.output and ps.state == PSInvocationState.RUNNING
+        runs = [run for host in stub_sim.registry._shells.values() for run in host.pipelines.values()]
+        queued = wait_until(lambda: runs[0].outbox.size > 100_000 and runs[0].outbox.size,
+                            message="the simulator did not fill the next envelope ahead")
+        assert queued <= pool.connection.max_envelope_size
+        ps.stop()
+
+
 def test_concurrent_pools_from_threads(stub_sim):
     errors: list[BaseException] = []
     counts: list[int] = []

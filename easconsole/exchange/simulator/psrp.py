@@ -6,8 +6,10 @@ records are written by the specialised CLIXML writer and queued directly. Everyt
 the client is queued per target (the pool, or one pipeline) in an `Outbox`, because pypsrp
 receives per command while psrpcore's own buffer is FIFO across targets.
 
-A pipeline pulls from the engine's generator only while a Receive is asking for data and only
-until the Receive's envelope is full, so a 100,000-device result never exists in memory at once.
+A pipeline pulls from the engine's generator until a Receive's envelope is full, and, once a
+Receive has taken its data, fills the next envelope in the background (as Exchange keeps its
+pipeline running while the client reads): the client's decoding and the server's serialising
+overlap, and a 100,000-device result never exists in memory at once (one envelope ahead at most).
 """
 from __future__ import annotations
 
@@ -156,6 +158,7 @@ class PipelineRun:
         self._output: Iterator[Any] | None = None
         self._writer = ClixmlWriter()
         self._header = b""
+        self._ahead = False  # a background fill of the next envelope is pending
 
     def created(self, calls: list[list[CommandCall]]) -> None:
         self.calls = calls
@@ -196,6 +199,21 @@ class PipelineRun:
             log.exception("engine raised while running %s", self.calls)
             self._end(ErrorInfo(message=f"Simulator internal error: {exc!r}", exception_type="System.Exception",
                                 fq_error_id="SimulatorInternalError"))
+
+    def fill_ahead(self, budget: int) -> None:
+        """Fill the next envelope in a background thread, unless one already does or the pipeline ended."""
+        if self.finished or self._ahead:
+            return
+        self._ahead = True
+
+        def fill() -> None:
+            try:
+                with self.lock:
+                    self.fill(budget)
+            finally:
+                self._ahead = False
+
+        threading.Thread(target=fill, name=f"fill-{self.id}", daemon=True).start()
 
     def _run_statements(self, calls: list[list[CommandCall]]) -> Iterator[Any]:
         for statement in calls:
@@ -362,14 +380,16 @@ class RunspacePoolHost:
                 if run.ready():
                     with run.lock:
                         run.fill(budget)
-                        if run.outbox:
-                            data = run.outbox.take(budget)
-                            done = run.finished and not run.outbox
-                            if done:
-                                # pypsrp's invoke() never signals Terminate: forget a pipeline once its
-                                # final state is on the wire, or a long-lived pool would keep them all.
-                                self._forget(run)
-                            return data, done
+                        data = run.outbox.take(budget) if run.outbox else None
+                        done = run.finished and not run.outbox
+                    if data is not None:
+                        if done:
+                            # pypsrp's invoke() never signals Terminate: forget a pipeline once its
+                            # final state is on the wire, or a long-lived pool would keep them all.
+                            self._forget(run)
+                        else:
+                            run.fill_ahead(budget)
+                        return data, done
             with self.lock:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._receive_generation.get(pipeline_id) != generation:

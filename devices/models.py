@@ -278,6 +278,8 @@ class DeviceAction(models.Model):
     requested_by_name = models.CharField(_("requested by"), max_length=150)
     via_catalog = models.BooleanField(_("from the Application Catalog"), default=False)
     address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+    # Why the person asked (a ticket number, "lost in a taxi"): kept with the action and its audit record.
+    reason = models.CharField(_("reason or ticket"), max_length=200, blank=True)
     requested_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # Attempts in a row that ended with no outcome recorded: the worker died while sending.

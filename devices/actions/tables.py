@@ -16,12 +16,12 @@ class DeviceActionTable(ConsoleTable):
 
     class Meta(ConsoleTable.Meta):
         model = DeviceAction
-        fields = ["requested_at", "kind", "device_name", "state", "requested_by_name", "via_catalog", "attempts", "finished_at", "error"]
+        fields = ["requested_at", "kind", "device_name", "state", "requested_by_name", "reason", "via_catalog", "attempts", "finished_at", "error"]
         empty_text = _("No action has been requested yet.")
 
 
 class DeviceActionFilterSet(SearchFilterSet):
-    search_fields = ("device_name", "requested_by_name", "error")
+    search_fields = ("device_name", "requested_by_name", "reason", "error")
     open = YesNoFilter(label=_("Still open"), method="filter_open")
     requested_after = django_filters.DateFilter(field_name="requested_at", lookup_expr="date__gte", label=_("Requested from"),
                                                 widget=DateInput)

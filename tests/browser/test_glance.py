@@ -133,3 +133,23 @@ def test_the_console_on_a_phone(browser, console_server, screenshot, fleet, dark
     assert no_sideways_scroll(phone)
     screenshot(phone, f"glance-phone-device-{mode}")
     context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 1440, 1600])
+def test_the_header_and_navigation_hold_on_one_line_on_a_laptop(browser, console_server, screenshot, fleet, width):
+    context = browser.new_context(base_url=console_server.url, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    make_persona("full_admin")
+    sign_in(page, "full_admin", PASSWORD)
+    page.goto("/assets/devices/")
+    screenshot(page, f"glance-navigation-{width}")
+    middle = "e => { const r = e.getBoundingClientRect(); return r.top + r.height / 2; }"
+    items = page.locator(".console-header > *:visible").evaluate_all(f"items => items.map({middle})")
+    assert max(items) - min(items) < 8, f"the header wraps at {width} px"
+    # The navigation pane's names: each on one line, none cut.
+    names = page.locator(".console-nav-title, .console-workspace, .console-node").evaluate_all(
+        "items => items.map(e => [e.textContent.trim(), e.scrollWidth <= e.clientWidth,"
+        " e.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(e).lineHeight) + 4])")
+    assert names and all(one_line and whole for _name, whole, one_line in names), names
+    assert no_sideways_scroll(page)
+    context.close()

@@ -322,6 +322,27 @@ class DeviceAction(models.Model):
         return self.kind in self.WIPES
 
 
+class FleetSnapshot(models.Model):
+    """The fleet's figures on one day (every device, whoever reads them), for the trend charts: the only
+    history the console keeps of its inventory. Taken daily and after each full discovery (devices/history.py);
+    taking it again the same day replaces that day's figures."""
+
+    date = models.DateField(_("date"), unique=True)
+    taken_at = models.DateTimeField(_("taken"), auto_now=True)
+    total = models.PositiveIntegerField(_("devices"), default=0)
+    # Devices per sync-age bucket (devices.history.SYNC_AGES, then "never synced"), and per access state token.
+    sync_ages = models.JSONField(_("devices by time since their last sync"), default=list)
+    access_states = models.JSONField(_("devices by access state"), default=dict)
+
+    class Meta:
+        ordering = ["date"]
+        default_permissions = ()
+        verbose_name = _("fleet snapshot")
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.total} devices"
+
+
 # ---- discovery staging (devices/discovery/): what a run read, applied to Device only when it succeeds ----
 class DiscoveryStagedDevice(models.Model):
     """A device one discovery run read from Exchange, held until the run applies it (then deleted).

@@ -39,15 +39,16 @@ def figures(counts: list[tuple[str, str, int]]) -> list[dict]:
     return [{"label": label, "url": url, "count": count, "percent": round(100 * count / top)} for label, url, count in counts]
 
 
-def columns(counts: list[tuple[str, int]], height: int = 100) -> list[dict]:
-    """A column chart's bars: x, y and height in a 0..100 box, ``len(counts)`` bars wide."""
+def columns(counts: list[tuple[str, int]], height: int = 100, urls: list[str] | None = None) -> list[dict]:
+    """A column chart's bars: x, y and height in a 0..100 box, ``len(counts)`` bars wide; each count links to
+    its ``urls`` entry when given."""
     top = max([count for _l, count in counts] + [1])
     width = 100 / max(len(counts), 1)
     bars = []
     for index, (label, count) in enumerate(counts):
         bar = round(height * count / top, 1)
         bars.append({"label": label, "count": count, "x": round(index * width + width * 0.15, 2), "width": round(width * 0.7, 2),
-                     "y": round(height - bar, 1), "height": bar})
+                     "y": round(height - bar, 1), "height": bar, "url": urls[index] if urls else None})
     return bars
 
 
@@ -68,7 +69,8 @@ def device_figures(devices) -> dict:
                    key=lambda row: -row[2])
     ages = [(str(label), count) for (_bucket, label), count in zip(history.sync_age_choices(), history.sync_age_counts(counts))]
     return {"total": counts["total"], "inactive": counts["inactive"], "access": figures(access),
-            "os": figures([row for row in by_os if row[2]]), "sync_ages": columns(ages)}
+            "os": figures([row for row in by_os if row[2]]),
+            "sync_ages": columns(ages, urls=[link("devices:device_list", sync_age=bucket) for bucket, _label in history.sync_age_choices()])}
 
 
 def sync_age_trend(user, days: int = TREND_DAYS) -> dict | None:

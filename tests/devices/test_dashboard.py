@@ -179,6 +179,13 @@ def test_the_trend_is_drawn_and_its_links_list_todays_devices(client, fleet):
             assert listed(client, figure_link(page, f"trend-{bucket}")) == expected, (url, bucket)
 
 
+def test_the_sync_age_columns_link_to_the_devices_they_count(client, fleet):
+    client.force_login(make_persona("full_admin"))
+    page = client.get(DASHBOARD)
+    for column, expected in ((1, 1), (2, 0), (4, 2), (5, 2), (6, 1)):  # under a day … never synced
+        assert listed(client, figure_link(page, f"sync-age-{column}")) == expected, column
+
+
 def test_the_trend_counts_every_device_so_a_scoped_operator_does_not_see_it(client, fleet, sales_operator):
     from devices import history
 

@@ -13,6 +13,8 @@ class DeviceActionTable(ConsoleTable):
     kind = tables.Column(_("Action"))
     state = tables.Column(_("State"), attrs={"td": {"data-state": lambda record: record.state}})
     finished_at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    # What went wrong (or why it waits), apart from the reason the person gave.
+    error = tables.Column(_("Error"))
 
     class Meta(ConsoleTable.Meta):
         model = DeviceAction

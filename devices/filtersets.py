@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from devices.history import ACCESS_TOKENS, sync_age_choices, sync_age_q
 from devices.models import Collection, Device
 from devices.selectors import collections_for
 from easconsole import words
@@ -20,7 +21,7 @@ from easconsole.models import ExchangeConnector
 from easconsole.text import visible
 
 # Exchange's tokens as the filters' values, shown in words (easconsole/words.py).
-ACCESS_STATES = words.choices("access_state", ("Allowed", "Blocked", "Quarantined", "DeviceDiscovery", "Unknown"))
+ACCESS_STATES = words.choices("access_state", ACCESS_TOKENS)
 # DevicePolicyApplicationStatus as the Policy column and filter name it; anything else Exchange reports is Unknown.
 POLICY_STATES = list(words.POLICY_STATUSES.items())
 WIPE_STATUSES = words.choices("status", ("DeviceOk", "DeviceWipePending", "DeviceWipeSucceeded", "DeviceBlocked", "Unknown"))
@@ -87,11 +88,14 @@ class DeviceFilterSet(SearchFilterSet):
         label=_("Inactive for more than (days)"), method="filter_inactive", min_value=0, max_value=36_500,
         widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "class": "input-days"}),
     )
+    sync_age = django_filters.ChoiceFilter(label=_("Last sync"), choices=sync_age_choices, method="filter_sync_age",
+                                           empty_label=_("Any"))
     missing = YesNoFilter(label=_("Missing from Exchange"), method="filter_missing")
 
     class Meta:
         model = Device
-        fields = ["q", "device_type", "os_family", "access_state", "status", "policy", "connector", "collection", "inactive_days", "missing"]
+        fields = ["q", "device_type", "os_family", "access_state", "status", "policy", "connector", "collection", "inactive_days",
+                  "sync_age", "missing"]
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
@@ -113,6 +117,9 @@ class DeviceFilterSet(SearchFilterSet):
         if not value:
             return queryset
         return super().search(queryset, name, value)
+
+    def filter_sync_age(self, queryset, name, value):
+        return queryset.filter(sync_age_q(value, timezone.now())) if value else queryset
 
     def filter_os_family(self, queryset, name, value):
         return queryset.filter(os_family_q(value)) if value else queryset

@@ -278,6 +278,8 @@ class DeviceAction(models.Model):
     requested_by_name = models.CharField(_("requested by"), max_length=150)
     via_catalog = models.BooleanField(_("from the Application Catalog"), default=False)
     address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+    # Why the person asked (a ticket number, "lost in a taxi"): kept with the action and its audit record.
+    reason = models.CharField(_("reason or ticket"), max_length=200, blank=True)
     requested_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # Attempts in a row that ended with no outcome recorded: the worker died while sending.
@@ -318,6 +320,27 @@ class DeviceAction(models.Model):
     @property
     def is_wipe(self) -> bool:
         return self.kind in self.WIPES
+
+
+class FleetSnapshot(models.Model):
+    """The fleet's figures on one day (every device, whoever reads them), for the trend charts: the only
+    history the console keeps of its inventory. Taken daily and after each full discovery (devices/history.py);
+    taking it again the same day replaces that day's figures."""
+
+    date = models.DateField(_("date"), unique=True)
+    taken_at = models.DateTimeField(_("taken"), auto_now=True)
+    total = models.PositiveIntegerField(_("devices"), default=0)
+    # Devices per sync-age bucket (devices.history.SYNC_AGES, then "never synced"), and per access state token.
+    sync_ages = models.JSONField(_("devices by time since their last sync"), default=list)
+    access_states = models.JSONField(_("devices by access state"), default=dict)
+
+    class Meta:
+        ordering = ["date"]
+        default_permissions = ()
+        verbose_name = _("fleet snapshot")
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.total} devices"
 
 
 # ---- discovery staging (devices/discovery/): what a run read, applied to Device only when it succeeds ----

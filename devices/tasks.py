@@ -1,7 +1,7 @@
 """Background tasks of discovery (django-q2). Tasks take ids, load rows, re-check, call the services."""
 from __future__ import annotations
 
-from devices import discovery
+from devices import discovery, history
 from devices.discovery.runs import ACTIVE, DiscoveryBusy, fail
 from devices.discovery.services import may_request
 from devices.models import DiscoveryRun
@@ -51,3 +51,9 @@ def fail_stale_runs() -> str:
 
 def purge_missing_devices() -> str:
     return f"{discovery.purge_missing_devices()} devices missing from Exchange purged."
+
+
+def take_fleet_snapshot() -> str:
+    """The daily schedule: today's point of the trend charts (a full discovery takes it again)."""
+    snapshot = history.snapshot_take()
+    return f"Fleet snapshot of {snapshot.date}: {snapshot.total} devices."

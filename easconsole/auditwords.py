@@ -31,17 +31,24 @@ SENTENCES = {
     "request delta discovery": _("Asked for a delta discovery of {object}"),
 }
 OUTCOMES = {"denied": _("Refused: %(sentence)s"), "failure": _("Failed: %(sentence)s")}
+REASON = _("%(sentence)s (reason: %(reason)s)")
 SIGN_INS = ("sign in", "sign out")
 
 
-def sentence(action: str, object_type: str = "", object_repr: str = "", outcome: str = "success") -> str:
-    """One line saying what happened; an unknown action reads as it was recorded, followed by its object."""
+def sentence(action: str, object_type: str = "", object_repr: str = "", outcome: str = "success", changes=None) -> str:
+    """One line saying what happened; an unknown action reads as it was recorded, followed by its object.
+
+    A device action's reason or ticket number, kept in the record's ``changes``, ends the sentence.
+    """
     template = SENTENCES.get(action)
     if template is None:
         text = " ".join(part for part in (action.replace("_", " ").capitalize(), object_repr) if part)
     else:
         text = str(template).format(object=object_repr, type=object_type).replace("  ", " ").strip()
-    return str(OUTCOMES[outcome] % {"sentence": text[:1].lower() + text[1:]}) if outcome in OUTCOMES else text
+    if outcome in OUTCOMES:
+        text = str(OUTCOMES[outcome] % {"sentence": text[:1].lower() + text[1:]})
+    reason = changes.get("reason") if isinstance(changes, dict) and action.startswith("request ") else None
+    return str(REASON % {"sentence": text, "reason": reason}) if reason else text
 
 
 def data_table(value):

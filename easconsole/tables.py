@@ -101,7 +101,7 @@ class AuditEventTable(ConsoleTable):
 
     def render_action(self, value, record):
         """The action in words ("Cancelled the wipe of anna_iPhone"); the recorded action in the tooltip."""
-        said = auditwords.sentence(value, record.object_type, record.object_repr, record.outcome)
+        said = auditwords.sentence(value, record.object_type, record.object_repr, record.outcome, record.changes)
         return format_html('<span title="{}">{}</span>', text.visible(value), text.visible(said))
 
     def value_action(self, value):

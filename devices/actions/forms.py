@@ -1,9 +1,20 @@
-"""Confirmation of a device action: what will happen, and for a delete during a wipe, the words that accept it."""
+"""Confirmation of a device action: what will happen, why, and for a delete during a wipe, the words that accept it."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from devices.models import DeviceAction
 
-class ConfirmActionForm(forms.Form):
+REASON_HELP = _("Kept with the action and in the audit trail, for whoever reads them later.")
+
+
+class ReasonForm(forms.Form):
+    """The reason or ticket number an administrator may give for an action (one device or a selection)."""
+
+    reason = forms.CharField(label=_("Reason or ticket number (optional)"), required=False, help_text=REASON_HELP,
+                             max_length=DeviceAction._meta.get_field("reason").max_length)
+
+
+class ConfirmActionForm(ReasonForm):
     """Deleting a device whose wipe is pending cancels the wipe: the person types the device's name to accept it."""
 
     confirm_name = forms.CharField(label=_("Type the device's name to confirm"), required=False)

@@ -42,6 +42,7 @@ SEND_OPERATIONS = 2  # the action's cmdlet and the statistics read after it
 # An action whose every attempt stops its worker (no outcome recorded) fails after this many in a row,
 # instead of taking a worker down once per lease until its lifetime ends.
 MAX_UNANSWERED_ATTEMPTS = 6
+REASON_LENGTH = DeviceAction._meta.get_field("reason").max_length
 
 
 def lease(connector) -> dt.timedelta:
@@ -70,52 +71,64 @@ def may_request(user, device: Device, kind: str, *, via_catalog: bool = False) -
 
 
 def action_request(*, device: Device, kind: str, user, address: str | None = None, via_catalog: bool = False,
-                   confirmed_wipe_loss: bool = False) -> DeviceAction:
+                   confirmed_wipe_loss: bool = False, reason: str = "") -> DeviceAction:
     """Ask for an action on a device. Returns the request (the open one, for a wipe already requested).
+
+    ``reason`` is what the person gave as the reason or ticket number (up to 200 characters); it is
+    stored with the action and in its audit record, refused or not.
 
     Raises:
         PermissionDenied: the user may not do this to this device (the refusal is audited).
         ActionRefused: the action is not possible now (the message says why; also audited).
     """
+    reason = reason.strip()
+    if len(reason) > REASON_LENGTH:
+        raise ValueError(f"A reason has at most {REASON_LENGTH} characters.")
     cmdlet, parameters = rules.planned_command(device, kind, notifications.recipients(device))
     if not may_request(user, device, kind, via_catalog=via_catalog):
-        deny(user=user, device=device, kind=kind, address=address)
+        deny(user=user, device=device, kind=kind, address=address, reason=reason)
     with transaction.atomic():
         Device.objects.select_for_update().filter(pk=device.pk).first()  # serialise requests on one device
         existing = open_wipe(device)
         if kind in DeviceAction.WIPES and existing is not None and existing.kind == kind:
             return existing  # a double click, or a second administrator: one request
-        reason = rules.refusal(device, kind, open_wipe=existing, confirmed_wipe_loss=confirmed_wipe_loss)
-        if reason is None:
-            return _create(device, kind, user, address, via_catalog, cmdlet, parameters)
+        refusal = rules.refusal(device, kind, open_wipe=existing, confirmed_wipe_loss=confirmed_wipe_loss)
+        if refusal is None:
+            return _create(device, kind, user, address, via_catalog, cmdlet, parameters, reason)
     # Recorded outside the transaction above, so that the refusal stays in the audit trail.
-    audit.record(user=user, action=f"request {kind}", obj=device, address=address,
-                 outcome=AuditEvent.Outcome.DENIED, message=reason, cmdlet=cmdlet)
-    raise ActionRefused(reason)
+    audit.record(user=user, action=f"request {kind}", obj=device, address=address, changes=_reason_changes(reason),
+                 outcome=AuditEvent.Outcome.DENIED, message=refusal, cmdlet=cmdlet)
+    raise ActionRefused(refusal)
 
 
-def _create(device, kind, user, address, via_catalog, cmdlet, parameters) -> DeviceAction:
+def _reason_changes(reason: str) -> dict:
+    """The reason as the audit record keeps it (its details, and the sentence of the audit trail)."""
+    return {"reason": reason} if reason else {}
+
+
+def _create(device, kind, user, address, via_catalog, cmdlet, parameters, reason) -> DeviceAction:
     try:
         with transaction.atomic():
             action = DeviceAction.objects.create(
                 device=device, device_name=device.name, device_identity=device.identity, connector=device.connector,
                 kind=kind, requested_by=user, requested_by_name=user.get_username(), via_catalog=via_catalog,
-                address=address, cmdlet=cmdlet, parameters=parameters,
+                address=address, cmdlet=cmdlet, parameters=parameters, reason=reason,
             )
     except IntegrityError:  # another request won the race for the one open wipe
         return open_wipe(device)
     audit.record(user=user, action=f"request {kind}", obj=device, address=address, cmdlet=cmdlet, parameters=parameters,
-                 message=str(rules.CONSEQUENCE[kind]).format(device=device.name))
+                 changes=_reason_changes(reason), message=str(rules.CONSEQUENCE[kind]).format(device=device.name))
     transaction.on_commit(lambda: queue(action.pk))
     if action.is_wipe:
         transaction.on_commit(lambda: notifications.wipe_requested(action))
     return action
 
 
-def deny(*, user, device: Device, kind: str, address: str | None = None, message: str = "Not permitted.") -> None:
+def deny(*, user, device: Device, kind: str, address: str | None = None, message: str = "Not permitted.",
+         reason: str = "") -> None:
     """Record a refused request in the audit trail, and refuse it: nothing is sent, nothing else is written."""
     audit.record(user=user, action=f"request {kind}", obj=device, address=address, outcome=AuditEvent.Outcome.DENIED,
-                 message=message, cmdlet=rules.planned_command(device, kind)[0])
+                 message=message, cmdlet=rules.planned_command(device, kind)[0], changes=_reason_changes(reason))
     raise PermissionDenied
 
 

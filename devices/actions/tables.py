@@ -13,15 +13,17 @@ class DeviceActionTable(ConsoleTable):
     kind = tables.Column(_("Action"))
     state = tables.Column(_("State"), attrs={"td": {"data-state": lambda record: record.state}})
     finished_at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    # What went wrong (or why it waits), apart from the reason the person gave.
+    error = tables.Column(_("Error"))
 
     class Meta(ConsoleTable.Meta):
         model = DeviceAction
-        fields = ["requested_at", "kind", "device_name", "state", "requested_by_name", "via_catalog", "attempts", "finished_at", "error"]
+        fields = ["requested_at", "kind", "device_name", "state", "requested_by_name", "reason", "via_catalog", "attempts", "finished_at", "error"]
         empty_text = _("No action has been requested yet.")
 
 
 class DeviceActionFilterSet(SearchFilterSet):
-    search_fields = ("device_name", "requested_by_name", "error")
+    search_fields = ("device_name", "requested_by_name", "reason", "error")
     open = YesNoFilter(label=_("Still open"), method="filter_open")
     requested_after = django_filters.DateFilter(field_name="requested_at", lookup_expr="date__gte", label=_("Requested from"),
                                                 widget=DateInput)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from devices import history
 from devices.discovery import records, staging
 from devices.discovery.apply import StaleRun, apply_run
 from devices.discovery.staging import DeviceStager
@@ -145,9 +146,13 @@ def _follow_open_wipes(connector: ExchangeConnector) -> None:
 
 
 def full_discovery(run: DiscoveryRun, **kwargs) -> DiscoveryRun:
-    """Claim and run a full discovery: every device, its statistics and its mailbox."""
+    """Claim and run a full discovery: every device, its statistics and its mailbox. Once it succeeded,
+    the day's fleet snapshot is taken again from the whole inventory (the trend charts' point)."""
     claim(run)
-    return execute(run, **kwargs)
+    run = execute(run, **kwargs)
+    if run.state == DiscoveryRun.State.SUCCEEDED:
+        history.snapshot_take()
+    return run
 
 
 def delta_discovery(run: DiscoveryRun, **kwargs) -> DiscoveryRun:

@@ -23,6 +23,7 @@ FIRST_DISCOVERY_AFTER = dt.timedelta(minutes=2)
 HOUSEKEEPING = {
     "discovery-fail-stale-runs": ("devices.tasks.fail_stale_runs", 5),  # every 5 minutes
     "discovery-purge-missing-devices": ("devices.tasks.purge_missing_devices", 24 * 60),  # daily
+    "devices-fleet-snapshot": ("devices.tasks.take_fleet_snapshot", 24 * 60),  # daily: the trend charts' points
 }
 
 

@@ -14,8 +14,8 @@ from django.db.models.functions import TruncWeek
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from devices import history
 from devices.filtersets import ACCESS_STATES, OS_FAMILIES, os_family_q
 from devices.models import DeviceAction, DiscoveryRun
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for
@@ -25,10 +25,8 @@ from easconsole.permissions import has_perm, holds_anywhere, objects_for
 from easconsole.words import word
 
 WEEKS = 12
+TREND_DAYS = 30
 FAILED_WITHIN_DAYS = 7
-# (label, synced at least N and less than M days ago): the sync age chart's buckets, youngest first.
-SYNC_AGES = ((gettext_lazy("Under a day"), 0, 1), (gettext_lazy("1–7 days"), 1, 7), (gettext_lazy("7–30 days"), 7, 30),
-             (gettext_lazy("30–90 days"), 30, 90), (gettext_lazy("Over 90 days"), 90, None))
 
 
 def link(url_name: str, **query) -> str:
@@ -41,15 +39,16 @@ def figures(counts: list[tuple[str, str, int]]) -> list[dict]:
     return [{"label": label, "url": url, "count": count, "percent": round(100 * count / top)} for label, url, count in counts]
 
 
-def columns(counts: list[tuple[str, int]], height: int = 100) -> list[dict]:
-    """A column chart's bars: x, y and height in a 0..100 box, ``len(counts)`` bars wide."""
+def columns(counts: list[tuple[str, int]], height: int = 100, urls: list[str] | None = None) -> list[dict]:
+    """A column chart's bars: x, y and height in a 0..100 box, ``len(counts)`` bars wide; each count links to
+    its ``urls`` entry when given."""
     top = max([count for _l, count in counts] + [1])
     width = 100 / max(len(counts), 1)
     bars = []
     for index, (label, count) in enumerate(counts):
         bar = round(height * count / top, 1)
         bars.append({"label": label, "count": count, "x": round(index * width + width * 0.15, 2), "width": round(width * 0.7, 2),
-                     "y": round(height - bar, 1), "height": bar})
+                     "y": round(height - bar, 1), "height": bar, "url": urls[index] if urls else None})
     return bars
 
 
@@ -61,22 +60,46 @@ def device_figures(devices) -> dict:
     aggregates["total"] = Count("pk")
     aggregates["inactive"] = Count("pk", filter=Q(last_success_sync__lt=now - timedelta(days=DEFAULT_INACTIVE_DAYS))
                                    | Q(last_success_sync__isnull=True))
-    for index, (_label, younger, older) in enumerate(SYNC_AGES):
-        query = Q(last_success_sync__lt=now - timedelta(days=younger)) if younger else Q(last_success_sync__isnull=False)
-        if older is not None:
-            query &= Q(last_success_sync__gte=now - timedelta(days=older))
-        aggregates[f"age{index}"] = Count("pk", filter=query)
-    aggregates["never"] = Count("pk", filter=Q(last_success_sync__isnull=True))
+    aggregates.update(history.sync_age_aggregates(now))
     counts = devices.order_by().aggregate(**aggregates)
     access = [(word("access_state", token), link("devices:device_list", access_state=token), counts[f"access_{token}"])
               for token, _label in ACCESS_STATES]
     os_labels = {**{key: label for key, (label, _prefixes) in OS_FAMILIES.items()}, "other": _("Other")}
     by_os = sorted(((str(os_labels[key]), link("devices:device_list", os_family=key), counts[f"os_{key}"]) for key in os_labels),
                    key=lambda row: -row[2])
-    ages = [(str(label), counts[f"age{index}"]) for index, (label, _younger, _older) in enumerate(SYNC_AGES)]
-    ages.append((_("Never synced"), counts["never"]))
+    ages = [(str(label), count) for (_bucket, label), count in zip(history.sync_age_choices(), history.sync_age_counts(counts))]
     return {"total": counts["total"], "inactive": counts["inactive"], "access": figures(access),
-            "os": figures([row for row in by_os if row[2]]), "sync_ages": columns(ages)}
+            "os": figures([row for row in by_os if row[2]]),
+            "sync_ages": columns(ages, urls=[link("devices:device_list", sync_age=bucket) for bucket, _label in history.sync_age_choices()])}
+
+
+def sync_age_trend(user, days: int = TREND_DAYS) -> dict | None:
+    """The daily snapshots of the last ``days`` days as stacked columns (one per day, a segment per sync age, in
+    a 100×100 box), with the newest day's figures linking to the device list behind them.
+
+    The snapshots count every device, so they are shown only to those who may read every device (None otherwise).
+    """
+    if not has_perm(user, "devices.read_collection"):
+        return None
+    points = history.snapshots(days)
+    buckets = history.sync_age_choices()
+    top = max([point.total for point in points] + [1])
+    slot = 100 / max(len(points), 7)  # a lone first point is not drawn as one wide block
+    days_drawn = []
+    for index, point in enumerate(points):
+        counts = (point.sync_ages + [0] * len(buckets))[:len(buckets)]
+        segments, bottom = [], 100.0
+        for (bucket, label), count in zip(buckets, counts):
+            height = round(100 * count / top, 2)
+            bottom -= height
+            segments.append({"bucket": bucket, "label": label, "count": count, "y": round(bottom, 2), "height": height,
+                             "url": link("devices:device_list", sync_age=bucket)})
+        days_drawn.append({"date": point.date, "total": point.total, "segments": segments, "x": round(index * slot + slot * 0.15, 2),
+                           "width": round(slot * 0.7, 2), "newest": index == len(points) - 1})
+    newest = days_drawn[-1] if days_drawn else None
+    legend = [{"bucket": bucket, "label": label, "url": link("devices:device_list", sync_age=bucket),
+               "count": newest["segments"][index]["count"] if newest else None} for index, (bucket, label) in enumerate(buckets)]
+    return {"days": days_drawn, "legend": legend, "span": days, "newest": newest}
 
 
 def action_figures(actions) -> dict:
@@ -125,7 +148,7 @@ class DashboardView(ConsoleView):
             actions = actions.filter(device__in=devices)
         context = self.get_context_data(
             title=_("Dashboard"), inactive_days=DEFAULT_INACTIVE_DAYS, failed_days=FAILED_WITHIN_DAYS, weeks=WEEKS,
-            connectors=connector_health(user), **device_figures(devices), **action_figures(actions),
+            connectors=connector_health(user), **device_figures(devices), **action_figures(actions), trend=sync_age_trend(user),
             inactive_url=link("devices:device_list", inactive_days=DEFAULT_INACTIVE_DAYS),
             failed_url=link("devices:deviceaction_list", state=DeviceAction.State.FAILED),
             open_url=link("devices:deviceaction_list", open="true"),

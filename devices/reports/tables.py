@@ -10,22 +10,27 @@ from django.utils.translation import gettext_lazy as _
 from devices.models import Collection, CollectionMember, Device
 from devices.selectors import collections_for
 from devices.tables import ACCESS_STYLES, export_value
+from easconsole.filtersets import DateInput
 from easconsole.models import ExchangeConnector
 from easconsole.tables import ConsoleTable, TextColumn
 from easconsole.text import visible
 
 
 class ReportFilterSet(django_filters.FilterSet):
-    """Connector, and a collection among those the user may read."""
+    """Connector, a collection among those the user may read, and when the devices first synced (set up)."""
 
     connector = django_filters.ModelChoiceFilter(label=_("Connector"), queryset=ExchangeConnector.objects.order_by("name"),
                                                  empty_label=_("Any"))
     collection = django_filters.ModelChoiceFilter(label=_("Collection"), queryset=Collection.objects.none(),
                                                   method="filter_collection", empty_label=_("Any"))
+    first_sync_after = django_filters.DateFilter(field_name="first_sync_time", lookup_expr="date__gte", label=_("First synced from"),
+                                                 widget=DateInput)
+    first_sync_before = django_filters.DateFilter(field_name="first_sync_time", lookup_expr="date__lte", label=_("Until"),
+                                                  widget=DateInput)
 
     class Meta:
         model = Device
-        fields = ["connector", "collection"]
+        fields = ["connector", "collection", "first_sync_after", "first_sync_before"]
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
@@ -43,7 +48,7 @@ class InactiveFilterSet(ReportFilterSet):
     )
 
     class Meta(ReportFilterSet.Meta):
-        fields = ["days", "connector", "collection"]
+        fields = ["days", "connector", "collection", "first_sync_after", "first_sync_before"]
 
     def filter_days(self, queryset, name, value):
         return queryset  # the view applies it (with its default of 30 days when left empty)

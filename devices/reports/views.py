@@ -12,6 +12,7 @@ from django_tables2 import RequestConfig
 
 from devices.models import Device
 from devices.reports import queries
+from devices.reports.dashboard import sync_age_trend
 from devices.reports.tables import InactiveDeviceTable, InactiveFilterSet, NonCompliantDeviceTable, ReportFilterSet
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive
 from easconsole.csv_export import csv_response, streamed_csv
@@ -60,7 +61,7 @@ class InventoryReportView(DeviceReportView):
             return csv_response(rows, "devices-by-os-type-access-state.csv")
         total = sum(count for _label, count in groups[0][2])
         charts = [(key, title, queries.bars(counts)) for key, title, counts in groups]
-        return self.render_to_response(self.get_context_data(charts=charts, total=total))
+        return self.render_to_response(self.get_context_data(charts=charts, total=total, trend=sync_age_trend(request.user)))
 
 
 class InactiveReportView(DeviceReportView):
@@ -89,7 +90,7 @@ class InactiveReportView(DeviceReportView):
         # Discovery leaves out devices inactive for longer than the connector's limit (30 days by default), so with the
         # default settings this report would be empty without saying why: it says which connectors skip them.
         skipping = ExchangeConnector.objects.filter(ignore_inactive_days__lte=self.days).order_by("name")
-        return self.render_to_response(self.get_context_data(table=table, by_age=by_age, days=self.days,
+        return self.render_to_response(self.get_context_data(table=table, by_age=by_age, days=self.days, trend=sync_age_trend(request.user),
                                                              skipping=list(skipping.values_list("name", "ignore_inactive_days"))))
 
 

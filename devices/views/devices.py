@@ -57,7 +57,7 @@ class DeviceListView(ObjectListView):
         RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": DeferredJoinPaginator}).configure(table)
         context = self.get_context_data(table=table, filter=self.filter, actions=self.permitted_actions(),
                                         column_choices=DeviceTable.column_choices(), chosen_columns=table.chosen_columns,
-                                        bulk_actions=self.bulk_actions())
+                                        bulk_actions=self.bulk_actions(), filter_query=self.filter_query())
         return self.render_to_response(context)
 
     def permitted_actions(self, obj=None):
@@ -73,6 +73,13 @@ class DeviceListView(ObjectListView):
         """The actions the user may hold on some collection, for the ticked devices (delete goes one at a time)."""
         return [(kind, kind.label) for kind in DeviceAction.Kind if kind != DeviceAction.Kind.DELETE
                 and holds_anywhere(self.request.user, action_rules.PERMISSION[kind])]
+
+    def filter_query(self) -> str:
+        """The list's filter as a query string, for acting on every device it matches (not only those on the page)."""
+        query = self.request.GET.copy()
+        for name in ("page", "sort", "export", "pane"):
+            query.pop(name, None)
+        return query.urlencode()
 
     def export_csv(self, table) -> StreamingHttpResponse:
         """The filtered, sorted list with the chosen columns, streamed: 100,000 devices never sit in memory at once."""

@@ -46,7 +46,7 @@ class AuditEventDetailView(ObjectDetailView):
     def get_sections(self, obj):
         return [
             (_("Who and when"), [(_("Time"), obj.time), (_("User"), obj.username), (_("Roles"), obj.roles), (_("From address"), obj.address)]),
-            (_("What"), [(_("What happened"), auditwords.sentence(obj.action, obj.object_type, obj.object_repr, obj.outcome)),
+            (_("What"), [(_("What happened"), auditwords.sentence(obj.action, obj.object_type, obj.object_repr, obj.outcome, obj.changes)),
                          (_("Action"), obj.action), (_("Object type"), obj.object_type), (_("Object"), obj.object_repr),
                          (_("Outcome"), obj.get_outcome_display()), (_("Message"), obj.message),
                          (_("Changes"), auditwords.data_table(obj.changes))]),

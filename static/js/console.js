@@ -82,10 +82,23 @@ document.addEventListener("click", (event) => {
 });
 
 // Bulk actions (the device list): buttons wait until a device is ticked, and the ribbon says how many are.
+// Once every box of the page is ticked, a bar offers every device matching the filter (data-select-matching):
+// the form then sends all_matching=1 and the list's filter, and the server evaluates that filter again.
 function updateSelection() {
   const form = document.getElementById("bulk-form");
   if (!form) return;
-  const n = document.querySelectorAll(`input[name="device"][form="bulk-form"]:checked`).length;
+  const boxes = [...document.querySelectorAll(`input[name="device"][form="bulk-form"]`)];
+  const ticked = boxes.filter((box) => box.checked).length;
+  const bar = document.querySelector("[data-select-matching]");
+  const allMatching = form.querySelector("[data-all-matching]");
+  if (!bar || ticked < boxes.length || ticked === 0) allMatching.value = "0";
+  const everything = allMatching.value === "1";
+  if (bar) {
+    bar.hidden = ticked === 0 || ticked < boxes.length;
+    bar.querySelector("[data-select-matching-page]").hidden = everything;
+    bar.querySelector("[data-select-matching-all]").hidden = !everything;
+  }
+  const n = everything ? parseInt(bar.dataset.total, 10) : ticked;
   form.querySelectorAll("[data-needs-selection]").forEach((button) => { button.disabled = n === 0; });
   const label = form.querySelector("[data-selected-count]");
   if (label) label.textContent = n === 0 ? label.dataset.none : n === 1 ? label.dataset.one : label.dataset.many.replace("%(n)s", n);
@@ -93,6 +106,17 @@ function updateSelection() {
 document.addEventListener("DOMContentLoaded", updateSelection);
 document.addEventListener("change", (event) => {
   if (event.target.matches(`input[form="bulk-form"], [data-select-all]`)) updateSelection();
+});
+document.addEventListener("click", (event) => {
+  const on = event.target.closest("[data-select-matching-on]");
+  const off = event.target.closest("[data-select-matching-off]");
+  if (!on && !off) return;
+  document.querySelector("#bulk-form [data-all-matching]").value = on ? "1" : "0";
+  if (off) {
+    document.querySelectorAll(`input[form="bulk-form"][type="checkbox"], [data-select-all]`).forEach((box) => { box.checked = false; });
+  }
+  updateSelection();
+  if (on) document.querySelector("[data-select-matching-off]").focus();
 });
 
 // A clickable row (it opens the details pane) is a button for the keyboard too: Enter or Space.

@@ -20,11 +20,14 @@ def exchange():
         yield sim
 
 
-def request(page, device, label):
-    """Open the device, pick the action in the action bar, confirm it."""
+def request(page, device, label, reason: str = "", screenshot=None):
+    """Open the device, pick the action in the action bar, give the reason, confirm it."""
     page.goto(f"/assets/devices/{device.pk}/")
     page.locator(".console-ribbon").get_by_role("link", name=label, exact=True).click()
     expect(page.get_by_test_id("consequence")).to_contain_text(device.name)
+    page.get_by_label("Reason or ticket number (optional)").fill(reason)
+    if screenshot:
+        screenshot(page, f"device-{label.lower()}-confirmation")
     page.get_by_test_id("confirm").click()
     expect(page.get_by_role("alert").first).to_contain_text("requested for")
 
@@ -42,7 +45,8 @@ def test_operator_wipes_cancels_blocks_and_allows(page, qcluster, exchange, scre
     sign_in(page, "operator", PASSWORD)
 
     # Wipe: exactly Clear-ActiveSyncDevice -Identity <device> -Confirm:$false reaches Exchange.
-    request(page, wiped, "Wipe")
+    request(page, wiped, "Wipe", reason="INC0042 phone lost in a taxi", screenshot=screenshot)
+    assert DeviceAction.objects.get(device=wiped, kind="wipe").reason == "INC0042 phone lost in a taxi"
     wait_until(lambda: state_of(wiped, "wipe") in ("sent", "pending"), timeout=30, interval=0.2,
                message="the worker sent the wipe")
     [call] = [c for c in control.calls(start) if c["cmdlet"] == "Clear-ActiveSyncDevice"]

@@ -1,11 +1,18 @@
 """The console at a glance (issue 16) in a browser: the dashboard, the header search, plain words,
 the device list's details pane and bulk buttons; desktop and phone, light and dark (screenshots)."""
 import re
+from datetime import timedelta
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from devices import history
+from devices.models import DeviceAction, FleetSnapshot
+from easconsole.models import ExchangeConnector
 from tests.browser.conftest import sign_in
+from tests.browser.test_accessibility import AXE, SERIOUS
 from tests.browser.test_devices import fleet  # noqa: F401  (fixture)
 from tests.personas import PASSWORD, make_persona
 
@@ -132,4 +139,100 @@ def test_the_console_on_a_phone(browser, console_server, screenshot, fleet, dark
     phone.goto(f"/assets/devices/{fleet[1].pk}/")
     assert no_sideways_scroll(phone)
     screenshot(phone, f"glance-phone-device-{mode}")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 1440, 1600])
+def test_the_header_and_navigation_hold_on_one_line_on_a_laptop(browser, console_server, screenshot, fleet, width):
+    context = browser.new_context(base_url=console_server.url, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    make_persona("full_admin")
+    sign_in(page, "full_admin", PASSWORD)
+    page.goto("/assets/devices/")
+    screenshot(page, f"glance-navigation-{width}")
+    middle = "e => { const r = e.getBoundingClientRect(); return r.top + r.height / 2; }"
+    items = page.locator(".console-header > *:visible").evaluate_all(f"items => items.map({middle})")
+    assert max(items) - min(items) < 8, f"the header wraps at {width} px"
+    # The navigation pane's workspace names: each on one line, none cut.
+    names = page.locator(".console-nav-title, .console-workspace").evaluate_all(
+        "items => items.map(e => [e.textContent.trim(), e.scrollWidth <= e.clientWidth,"
+        " e.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(e).lineHeight) + 4])")
+    assert names and all(one_line and whole for _name, whole, one_line in names), names
+    assert no_sideways_scroll(page)
+    context.close()
+
+
+def test_select_every_device_matching_the_filter_then_give_a_reason(browser, console_server, screenshot, fleet):
+    ExchangeConnector.objects.update(state=ExchangeConnector.State.INSTALLED, installed_at=timezone.now())
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    make_persona("operator")
+    sign_in(page, "operator", PASSWORD)
+    page.goto("/assets/devices/?os_family=ios&per_page=5")  # 10 iOS devices, five a page
+    expect(page.get_by_test_id("result-count")).to_have_text("10 devices")
+    bar = page.locator("[data-select-matching]")
+    expect(bar).to_be_hidden()
+    page.get_by_role("checkbox", name="Select every device on this page").check()
+    expect(bar).to_contain_text("All 5 devices on this page are selected.")
+    page.get_by_role("button", name="Select all 10 devices matching this filter").click()
+    expect(bar).to_contain_text("All 10 devices matching this filter are selected.")
+    expect(page.get_by_text("10 selected")).to_be_visible()
+    screenshot(page, "glance-select-all-matching")
+    page.locator("#bulk-form").get_by_role("button", name="Block", exact=True).click()
+    expect(page.get_by_test_id("bulk-all-matching")).to_contain_text("all 10 devices matching")
+    page.get_by_label("Reason or ticket number (optional)").fill("CHG-1234 lost devices")
+    screenshot(page, "glance-bulk-reason")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Block requested for 10 device(s)")
+    assert set(DeviceAction.objects.values_list("reason", flat=True)) == {"CHG-1234 lost devices"}
+    assert DeviceAction.objects.count() == 10
+    # Unticking a box goes back to the ticked devices.
+    page.goto("/assets/devices/?os_family=ios&per_page=5")
+    page.get_by_role("checkbox", name="Select every device on this page").check()
+    page.get_by_role("button", name="Select all 10 devices matching this filter").click()
+    page.locator('input[name="device"]').first.uncheck()
+    expect(bar).to_be_hidden()
+    expect(page.get_by_text("4 selected")).to_be_visible()
+    context.close()
+
+
+@pytest.fixture
+def trend(fleet):
+    """Thirty days of snapshots: the fleet slowly going quiet."""
+    today = timezone.localdate()
+    for n in range(29, 0, -1):
+        FleetSnapshot.objects.create(date=today - timedelta(days=n), total=12,
+                                     sync_ages=[8 - n // 6, 2, n // 10, n // 6, 1, 1 - n // 20])
+    history.snapshot_take()
+
+
+@pytest.mark.parametrize(("width", "dark"), [(1440, False), (1440, True), (390, False), (390, True)],
+                         ids=["desktop-light", "desktop-dark", "phone-light", "phone-dark"])
+def test_the_sync_age_trend_on_the_dashboard(browser, console_server, screenshot, trend, width, dark):
+    phone = width == 390
+    context = browser.new_context(base_url=console_server.url, viewport={"width": width, "height": 900 if not phone else 844},
+                                  is_mobile=phone, has_touch=phone, color_scheme="dark" if dark else "light", bypass_csp=True)
+    page = context.new_page()
+    make_persona("full_admin")
+    sign_in(page, "full_admin", PASSWORD)
+    chart = page.get_by_test_id("sync-age-trend")
+    expect(chart.locator("svg g")).to_have_count(30)
+    mode = "dark" if dark else "light"
+    assert no_sideways_scroll(page)
+    chart.scroll_into_view_if_needed()
+    screenshot(page, f"glance-trend-{'phone' if phone else 'desktop'}-{mode}")
+    found = []
+    for url in (reverse("devices:dashboard"), reverse("devices:report_inventory"), reverse("devices:report_inactive"),
+                reverse("devices:device_list") + "?per_page=5"):
+        assert page.goto(url).ok, url
+        if "per_page" in url:
+            page.get_by_role("checkbox", name="Select every device on this page").check()
+        page.add_script_tag(path=str(AXE))
+        found += [f"{url}: {v}" for v in page.evaluate(SERIOUS)]
+    assert not found, "\n".join(found)
+    page.goto(reverse("devices:report_inventory"))
+    screenshot(page, f"glance-inventory-report-{'phone' if phone else 'desktop'}-{mode}")
+    today = page.get_by_test_id("trend-0").inner_text().split(": ")[1]  # synced within a day (the fleet's are random)
+    page.get_by_test_id("trend-0").click()
+    expect(page.get_by_test_id("result-count")).to_have_text(re.compile(rf"^{today} devices?$"))
     context.close()

@@ -84,13 +84,15 @@ def test_bulk_action_acts_only_on_permitted_devices_and_names_the_refused(client
 def test_wipe_report_counts_states_and_exports(client, devices):
     for device, state in zip(devices, ["acknowledged", "failed", "pending"]):
         DeviceAction.objects.create(device=device, device_name=device.name, device_identity=device.identity, kind="wipe",
-                                    state=state, requested_by_name="operator")
+                                    state=state, requested_by_name="operator", reason=f"INC-{state}")
     client.force_login(make_persona("analyst"))
     page = client.get(reverse("devices:wipe_report"))
     assert page.status_code == 200
     assert 'data-testid="count-acknowledged">1<' in page.text and 'data-testid="count-failed">1<' in page.text
+    assert "Reason or ticket" in page.text and "INC-failed" in page.text
     export = client.get(reverse("devices:wipe_report"), {"export": "csv"}).content.decode()
     assert len(export.strip().splitlines()) == 4 and devices[1].name in export
+    assert "Reason or ticket" in export.splitlines()[0] and "INC-failed" in export
 
 
 def test_monitoring_raises_expired_and_failed_wipes(client, devices):
@@ -102,3 +104,61 @@ def test_monitoring_raises_expired_and_failed_wipes(client, devices):
     alert = page.split('data-testid="unfinished-wipes"')[1].split("</div>")[0]
     assert "1 wipe expired without an acknowledgement" in alert and "1 wipe failed" in alert
     assert "?kind=wipe&amp;state=expired" in alert
+
+
+def test_a_reason_is_kept_with_the_action_and_in_the_audit_trail(client, devices):
+    client.force_login(make_persona("operator"))
+    client.post(reverse("devices:device_action", args=[devices[0].pk, "wipe"]), {"reason": "  INC0042: lost in a taxi "})
+    action = DeviceAction.objects.get()
+    assert action.reason == "INC0042: lost in a taxi"
+    event = AuditEvent.objects.get(action="request wipe")
+    assert event.changes == {"reason": "INC0042: lost in a taxi"}
+    client.force_login(make_persona("analyst"))
+    trail = client.get(reverse("easconsole:auditevent_list")).text
+    assert f"Asked to wipe {devices[0].name} (reason: INC0042: lost in a taxi)" in trail
+    assert "INC0042: lost in a taxi" in client.get(reverse("devices:deviceaction_detail", args=[action.pk])).text
+
+
+def test_a_reason_too_long_is_refused_with_a_message_and_nothing_is_requested(client, devices):
+    client.force_login(make_persona("operator"))
+    page = client.post(reverse("devices:device_action", args=[devices[0].pk, "block"]), {"reason": "x" * 201}).text
+    assert "at most 200 characters" in page and 'value="' + "x" * 201 in page
+    assert not DeviceAction.objects.exists()
+    bulk = client.post(reverse("devices:device_bulk_action", args=["block"]), {"device": [devices[0].pk], "confirm": "1", "reason": "y" * 201})
+    assert "at most 200 characters" in bulk.text and not DeviceAction.objects.exists()
+
+
+def test_bulk_action_carries_the_reason_to_each_device(client, devices):
+    client.force_login(make_persona("operator"))
+    url = reverse("devices:device_bulk_action", args=["block"])
+    client.post(url, {"device": [d.pk for d in devices], "confirm": "1", "reason": "CHG-7"})
+    assert list(DeviceAction.objects.values_list("reason", flat=True)) == ["CHG-7"] * 3
+    assert AuditEvent.objects.filter(action="request block", changes__reason="CHG-7").count() == 3
+
+
+def test_select_all_matching_acts_on_the_filtered_set_evaluated_again_within_scope(client, devices):
+    others = [DeviceFactory(user=f"other{n}", connector=devices[0].connector, device_os="Android 14") for n in range(2)]
+    ios = [d.pk for d in devices]
+    client.force_login(make_persona("operator"))
+    url = reverse("devices:device_bulk_action", args=["block"])
+    form = {"all_matching": "1", "filter": "os_family=ios", "device": [others[0].pk]}  # a stray tick does not count
+    preview = client.post(url, form)
+    assert sorted(d.pk for d in preview.context["allowed"]) == sorted(ios)
+    assert "all 3 devices matching the list" in preview.text
+    # The list changed in between (a fourth iOS device): the count confirmed is not the count now, so ask again.
+    late = DeviceFactory(user="late", connector=devices[0].connector, device_os="iOS 17.5")
+    again = client.post(url, {**form, "confirm": "1", "count": "3"})
+    assert again.status_code == 200 and not DeviceAction.objects.exists()
+    assert "matches 4 devices now" in again.text
+    client.post(url, {**form, "confirm": "1", "count": "4"})
+    assert sorted(DeviceAction.objects.values_list("device", flat=True)) == sorted(ios + [late.pk])
+
+
+def test_select_all_matching_is_capped_with_a_message(client, devices, monkeypatch):
+    from devices.actions.views import BulkActionView
+
+    monkeypatch.setattr(BulkActionView, "LIMIT", 2)
+    client.force_login(make_persona("operator"))
+    response = client.post(reverse("devices:device_bulk_action", args=["block"]), {"all_matching": "1", "filter": "", "confirm": "1",
+                                                                                 "count": "3"}, follow=True)
+    assert "matches more than 2 devices" in response.text and not DeviceAction.objects.exists()

@@ -141,3 +141,62 @@ def test_a_full_wipe_offers_the_account_only_wipe_where_the_device_supports_it(c
     assert reverse("devices:device_action", args=[modern.pk, "account_wipe"]) in page
     page = client.get(reverse("devices:device_action", args=[legacy.pk, "wipe"])).content.decode()
     assert 'data-testid="wipe-choice"' not in page  # EAS 14.1: a full wipe is the only one it knows
+
+
+# The sync-age trend: a daily snapshot, drawn on the dashboard and the device reports.
+
+def test_a_snapshot_counts_the_fleet_by_sync_age_and_access_state_once_a_day(fleet):
+    from devices import history
+    from devices.models import FleetSnapshot
+
+    snapshot = history.snapshot_take()
+    # Under a day: the iPhone (2 h); 30–90 days: the iPad (45), the Surface (75); over 90: the Android (200), the iPhone (120).
+    assert snapshot.sync_ages == [1, 0, 0, 2, 2, 1] and snapshot.total == 6
+    assert snapshot.access_states == {"Allowed": 4, "Blocked": 1, "Quarantined": 1, "DeviceDiscovery": 0, "Unknown": 0}
+    fleet["eng_outlook"].last_success_sync = timezone.now()
+    fleet["eng_outlook"].save()
+    again = history.snapshot_take()  # the same day: the day's figures are replaced, not added
+    assert FleetSnapshot.objects.count() == 1 and again.sync_ages == [2, 0, 0, 2, 2, 0]
+
+
+def test_the_trend_is_drawn_and_its_links_list_todays_devices(client, fleet):
+    from devices import history
+    from devices.models import FleetSnapshot
+
+    today = timezone.localdate()
+    FleetSnapshot.objects.create(date=today - timedelta(days=1), total=5, sync_ages=[1, 0, 0, 1, 2, 1])
+    FleetSnapshot.objects.create(date=today - timedelta(days=40), total=1, sync_ages=[1, 0, 0, 0, 0, 0])  # older than 30 days
+    history.snapshot_take()
+    client.force_login(make_persona("full_admin"))
+    for url in (DASHBOARD, reverse("devices:report_inventory"), reverse("devices:report_inactive")):
+        page = client.get(url)
+        trend = page.content.decode().split('data-testid="sync-age-trend"')[1].split("</figure>")[0]
+        assert trend.count("<g>") == 2, url  # yesterday and today
+        assert f"{today - timedelta(days=1):%Y-%m-%d}" in trend and f"{today:%Y-%m-%d}" in trend
+        # Today's figures link to the list of those devices.
+        for bucket, expected in (("0", 1), ("3", 2), ("4", 2), ("never", 1)):
+            assert re.search(rf'data-testid="trend-{bucket}">[^<]*: {expected}<', trend), (url, bucket)
+            assert listed(client, figure_link(page, f"trend-{bucket}")) == expected, (url, bucket)
+
+
+def test_the_sync_age_columns_link_to_the_devices_they_count(client, fleet):
+    client.force_login(make_persona("full_admin"))
+    page = client.get(DASHBOARD)
+    for column, expected in ((1, 1), (2, 0), (4, 2), (5, 2), (6, 1)):  # under a day … never synced
+        assert listed(client, figure_link(page, f"sync-age-{column}")) == expected, column
+
+
+def test_the_trend_counts_every_device_so_a_scoped_operator_does_not_see_it(client, fleet, sales_operator):
+    from devices import history
+
+    history.snapshot_take()
+    client.force_login(sales_operator)
+    assert 'data-testid="sync-age-trend"' not in client.get(DASHBOARD).content.decode()
+
+
+def test_the_daily_snapshot_is_a_housekeeping_schedule():
+    from devices import tasks
+    from devices.discovery.services import HOUSEKEEPING
+
+    assert HOUSEKEEPING["devices-fleet-snapshot"] == ("devices.tasks.take_fleet_snapshot", 24 * 60)
+    assert tasks.take_fleet_snapshot().endswith(": 0 devices.")  # created with a connector's schedules (test_discovery_services.py)

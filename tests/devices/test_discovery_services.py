@@ -40,7 +40,8 @@ def test_installing_a_connector_schedules_its_discoveries_and_deleting_it_stops_
     assert (full.func, full.args, full.minutes) == ("devices.tasks.scheduled_discovery", repr((connector.pk, "full")), 2880)
     assert (full.next_run.hour, full.next_run.minute) == (2, 0)
     assert (delta.func, delta.minutes) == ("devices.tasks.scheduled_discovery", 120)
-    assert Schedule.objects.filter(name__in=["discovery-fail-stale-runs", "discovery-purge-missing-devices"]).count() == 2
+    assert Schedule.objects.filter(name__in=["discovery-fail-stale-runs", "discovery-purge-missing-devices",
+                                             "devices-fleet-snapshot"]).count() == 3
 
     connector.refresh_from_db()
     connector.delta_interval_minutes = 30
@@ -133,3 +134,19 @@ def test_a_requested_discovery_runs_on_a_real_worker(exchange, qcluster, client)
     assert Device.objects.filter(connector=connector).count() == run.devices_seen == 30
     page = client.get(reverse("devices:discoveryrun_detail", args=[run.pk]))
     assert b"Succeeded" in page.content and b"30" in page.content
+
+
+def test_a_full_discovery_takes_the_days_fleet_snapshot_and_a_delta_does_not(exchange):
+    from devices.models import FleetSnapshot
+
+    connector = installed_connector(exchange)
+    run = discovery.full_discovery(new_run(connector))
+    assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
+    snapshot = FleetSnapshot.objects.get()
+    assert snapshot.total == Device.objects.count() > 0
+    assert sum(snapshot.sync_ages) == snapshot.total == sum(snapshot.access_states.values())
+    FleetSnapshot.objects.all().delete()
+    assert discovery.delta_discovery(new_run(connector, "delta")).state == DiscoveryRun.State.SUCCEEDED
+    assert not FleetSnapshot.objects.exists()
+    assert discovery.full_discovery(new_run(connector)).state == DiscoveryRun.State.SUCCEEDED
+    assert FleetSnapshot.objects.count() == 1

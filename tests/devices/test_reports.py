@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from devices.models import CollectionRule
+from devices.models import CollectionRule, Device
 from devices.reports import queries
 from devices.services import refresh_memberships
 from easconsole.models import ExchangeConnector
@@ -275,3 +275,26 @@ def test_the_inactive_report_says_which_connectors_discovery_skips_inactive_devi
     assert "Contoso Exchange ignores devices inactive for more than 30 days" in page
     assert "Fabrikam Exchange ignores" not in page
     assert 'data-testid="discovery-skips"' not in client.get(INACTIVE, {"days": 10}).content.decode()
+
+
+# Every device report takes a date range (when the devices first synced: set up), and prints.
+
+def test_the_device_reports_narrow_to_the_devices_first_synced_in_a_date_range(client, fleet):
+    now = timezone.now()
+    for key, days_ago in (("sales_iphone", 10), ("sales_ipad", 100), ("sales_android", 300), ("eng_surface", 12),
+                          ("eng_outlook", 400), ("eng_iphone", 500)):
+        Device.objects.filter(pk=fleet[key].pk).update(first_sync_time=now - timedelta(days=days_ago))
+    client.force_login(make_persona("analyst"))
+    since = {"first_sync_after": f"{(now - timedelta(days=30)).date():%Y-%m-%d}"}
+    assert client.get(INVENTORY, since).context["total"] == 2  # the iPhone and the Surface, set up in the last month
+    older = {"first_sync_before": f"{(now - timedelta(days=200)).date():%Y-%m-%d}"}
+    inactive_page = client.get(INACTIVE, older)
+    assert inactive_page.context["table"].paginator.count == 3  # the Android, the Outlook, the iPhone (all inactive)
+    compliance = client.get(COMPLIANCE, {**since, "export": "csv"}).getvalue().decode()
+    assert fleet["eng_surface"].name in compliance and fleet["sales_android"].name not in compliance
+    bad = client.get(INVENTORY, {"first_sync_after": "not a date"})
+    assert bad.status_code == 200 and "Enter a valid date" in bad.content.decode() and bad.context["total"] == 0
+    for url in (INVENTORY, INACTIVE, COMPLIANCE, SETTINGS,
+                reverse("devices:wipe_report"), reverse("easconsole:auditevent_list")):
+        page = client.get(url).content.decode()
+        assert "data-print" in page, url

@@ -33,7 +33,7 @@ class DeviceActionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DeviceAction
-        fields = ["id", "kind", "state", "device", "device_name", "connector", "requested_by_name", "via_catalog",
+        fields = ["id", "kind", "state", "device", "device_name", "connector", "requested_by_name", "reason", "via_catalog",
                   "requested_at", "sent_at", "pending_at", "acknowledged_at", "finished_at", "attempts", "next_attempt_at",
                   "error", "cmdlet", "parameters", "exchange_answer", "history"]
 
@@ -49,6 +49,8 @@ class DeviceActionSerializer(serializers.ModelSerializer):
 class ActionRequestSerializer(serializers.Serializer):
     confirm_wipe_loss = serializers.BooleanField(
         default=False, help_text="Delete only: true to delete a device whose wipe is still open (the wipe is then lost).")
+    reason = serializers.CharField(
+        default="", allow_blank=True, max_length=200, help_text="A reason or ticket number, kept with the action and in the audit trail.")
 
 
 class CollectionSerializer(serializers.ModelSerializer):

@@ -70,7 +70,8 @@ class DeviceViewSet(ReadOnlyConsoleViewSet):
             before = action_services.open_wipe(device)
             try:
                 requested = action_services.action_request(device=device, kind=kind, user=user, address=self.address,
-                                                           confirmed_wipe_loss=body.validated_data["confirm_wipe_loss"])
+                                                           confirmed_wipe_loss=body.validated_data["confirm_wipe_loss"],
+                                                           reason=body.validated_data["reason"])
             except action_services.ActionRefused as refused:
                 raise Problem(409, str(refused))
             created = before is None or before.pk != requested.pk

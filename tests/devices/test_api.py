@@ -74,6 +74,17 @@ def test_an_operator_requests_actions(client, installed_device, kind):
     assert AuditEvent.objects.filter(username="operator", action=f"request {kind}", outcome="success").exists()
 
 
+def test_a_wipe_request_keeps_its_ticket_number_in_the_action_and_the_audit_trail(client, installed_device):
+    as_(client, make_persona("operator"))
+    answer = client.post(wipe_url(installed_device), {"reason": "INC0042 lost on a train"}, content_type="application/json")
+    assert answer.status_code == 201 and answer.json()["reason"] == "INC0042 lost on a train"
+    assert DeviceAction.objects.get().reason == "INC0042 lost on a train"
+    event = AuditEvent.objects.get(username="operator", action="request wipe")
+    assert event.changes["reason"] == "INC0042 lost on a train"
+    too_long = client.post(wipe_url(installed_device, Kind.BLOCK), {"reason": "x" * 201}, content_type="application/json")
+    assert too_long.status_code == 400 and DeviceAction.objects.count() == 1
+
+
 def test_an_action_not_possible_now_is_a_conflict_with_the_reason(client, installed_device):
     as_(client, make_persona("operator"))
     answer = client.post(wipe_url(installed_device, Kind.CANCEL_WIPE), {}, content_type="application/json")

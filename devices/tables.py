@@ -52,10 +52,8 @@ class ChooseColumnsMixin:
         return [*[name for name in cls.always if name not in chosen], *chosen]
 
 
-def export_value(record: Device, name: str) -> str:
-    if name == "connector":
-        return record.connector.name if record.connector_id else ""
-    value = getattr(record, name)
+def export_text(value) -> str:
+    """A device field's value as the CSV exports write it: dates as local times to the second, Yes/No."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -63,6 +61,19 @@ def export_value(record: Device, name: str) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     return str(value)
+
+
+def export_rows(table, queryset):
+    """The header, then the plain values of the table's exported columns, one row per device of ``queryset``.
+
+    Values come from ``values_list`` in chunks (no model instance, no column renderer per cell), so that
+    exporting 100,000 devices takes seconds and little memory.
+    """
+    columns = [column for column in table.columns.iterall() if not column.column.exclude_from_export]
+    yield [force_str(column.header) for column in columns]
+    fields = ["connector__name" if column.name == "connector" else column.name for column in columns]
+    for values in queryset.values_list(*fields).iterator(chunk_size=2000):
+        yield [export_text(value) for value in values]
 
 
 POLICY_LABELS = dict(POLICY_STATES)
@@ -171,17 +182,6 @@ class DeviceTable(ChooseColumnsMixin, ConsoleTable):
     def render_missing_since(self, value):
         return format_html('<span class="badge text-bg-secondary" title="{}">{}</span>',
                            _("Exchange no longer has this device"), _("Missing since %(date)s") % {"date": f"{value:%Y-%m-%d}"})
-
-    def export_rows(self, records):
-        """The header, then one row of plain values per record, for the chosen columns.
-
-        Values are read straight from the records (not through each column's renderer), so that
-        exporting 100,000 devices takes seconds; dates are local times to the second.
-        """
-        names = [column.name for column in self.columns.iterall() if not column.column.exclude_from_export]
-        yield [force_str(self.columns[name].header) for name in names]
-        for record in records:
-            yield [export_value(record, name) for name in names]
 
     @classmethod
     def only_fields(cls, columns) -> list[str]:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from devices.filtersets import POLICY_STATES
 from devices.models import Collection, CollectionMember, Device
-from easconsole.tables import ConsoleTable, TextColumn
+from easconsole.tables import ConsoleTable, LeanRowsMixin, TextColumn
 from easconsole.text import visible
 from easconsole.timefmt import moment
 from easconsole.words import word, worded
@@ -94,7 +94,7 @@ class MomentColumn(tables.Column):
         return moment(value)
 
 
-class DeviceTable(ChooseColumnsMixin, ConsoleTable):
+class DeviceTable(ChooseColumnsMixin, LeanRowsMixin, ConsoleTable):
     # Ticks for the bulk actions; the inputs belong to the ribbon's form, and a tick does not open the details pane.
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
         "th__input": {"aria-label": _("Select every device on this page"), "form": "bulk-form", "data-select-all": "device"},

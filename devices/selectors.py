@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from devices.models import Collection, CollectionMember, Device
@@ -25,8 +25,10 @@ def devices_for(user, perm: str = "devices.read_collection", queryset: QuerySet 
         return queryset.none()
     if has_perm(user, perm):
         return queryset
-    members = CollectionMember.objects.filter(device=OuterRef("pk"), collection__in=collections_for(user, perm))
-    return queryset.filter(Exists(members))
+    # The user's few collections first, as ids: nested in the device query, the permission subqueries
+    # were run again and again (SQLite: 600 ms for a page deep in 25,000 devices, 110 ms with the ids).
+    collections = list(collections_for(user, perm).values_list("pk", flat=True))
+    return queryset.filter(pk__in=CollectionMember.objects.filter(collection__in=collections).values("device_id"))
 
 
 def can_act_on(user, perm: str, device: Device) -> bool:

@@ -80,9 +80,27 @@ class LeanRowsMixin:
 
     def lean_rows(self) -> SafeString:
         cells = [self._lean_cell(bound) for bound in self.columns]
-        rows = (f"<tr {row.attrs.as_html()}>{''.join(f'<td>{cell(row)}</td>' for cell in cells)}</tr>"
-                for row in self.paginated_rows)
+        attrs = self._lean_row_attrs()
+        rows = (f"<tr {attrs(row.record, 'odd' if number % 2 else 'even')}>{''.join(f'<td>{cell(row)}</td>' for cell in cells)}</tr>"
+                for number, row in enumerate(self.paginated_rows))
         return mark_safe("\n".join(rows))
+
+    def _lean_row_attrs(self):
+        """``row.attrs.as_html``: ``Meta.row_attrs`` computed for the record, ``even`` or ``odd`` added to the class."""
+        wanted = {name: tables_utils.signature(value)[0] for name, value in self.row_attrs.items() if callable(value)}
+
+        def attrs(record, parity: str) -> str:
+            values = {}
+            for name, value in self.row_attrs.items():
+                if name in wanted:
+                    arguments = {"table": self, "record": record}
+                    value = value(**{key: arguments[key] for key in wanted[name]}) if set(wanted[name]) <= arguments.keys() else None
+                values[name] = value
+            values["class"] = f"{values['class']} {parity}" if values.get("class") else parity
+            return " ".join(f'{conditional_escape(name)}="{conditional_escape(value)}"' for name, value in values.items()
+                            if value is not None and name not in tables_utils.AttributeDict.blacklist)
+
+        return attrs
 
     def _lean_cell(self, bound):
         column, default, accessor, render = bound.column, bound.default, tables.A(bound.accessor), bound.render

@@ -49,7 +49,7 @@ class DeviceListView(ObjectListView):
         self.check_permission()
         self.filter = self.filterset(request.GET, queryset=self.get_queryset(), request=request)
         queryset = self.filter.qs if self.filter.is_valid() else self.filter.queryset.none()
-        table = self.table(queryset, request=request, columns=self.columns)
+        table = self.table(queryset, columns=self.columns)  # configured once, below (a request here would page it twice)
         if request.GET.get("export") == "csv":
             return self.export_csv(table)
         RequestConfig(request, paginate={"per_page": self.per_page, "paginator_class": DeferredJoinPaginator}).configure(table)

@@ -9,6 +9,7 @@ from django.utils.encoding import force_str
 from django.utils.timezone import localtime
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from devices.filtersets import POLICY_STATES
@@ -99,7 +100,7 @@ class DeviceTable(ChooseColumnsMixin, LeanRowsMixin, ConsoleTable):
     select = tables.CheckBoxColumn(accessor="pk", exclude_from_export=True, attrs={
         "th__input": {"aria-label": _("Select every device on this page"), "form": "bulk-form", "data-select-all": "device"},
         "td__input": {"name": "device", "form": "bulk-form", "data-stop-click": "",  # static/js/console.js
-                      "aria-label": lambda record: _("Select %(name)s") % {"name": visible(record.name)}},
+                      "aria-label": lambda record: gettext("Select %(name)s") % {"name": visible(record.name)}},
     })
     name = TextColumn(_("Name"), order_by=("name", "device_id"))
     device_id = TextColumn(_("Device ID"))
@@ -144,11 +145,11 @@ class DeviceTable(ChooseColumnsMixin, LeanRowsMixin, ConsoleTable):
     def render_name(self, record):
         """The name links to the device; a device Exchange no longer has says so whatever the columns."""
         link = format_html('<a href="{}" title="{}">{}</a>', record.get_absolute_url(),
-                           _("Device ID: %(id)s") % {"id": visible(record.device_id)}, visible(record.name))
+                           gettext("Device ID: %(id)s") % {"id": visible(record.device_id)}, visible(record.name))
         if record.missing_since is None:
             return link
         return format_html('{} <span class="badge text-bg-secondary" title="{}">{}</span>', link,
-                           _("Exchange no longer has this device"), _("missing"))
+                           gettext("Exchange no longer has this device"), gettext("missing"))
 
     def render_access_state(self, value):
         return format_html('<span class="badge text-bg-{}" title="{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value),
@@ -181,7 +182,7 @@ class DeviceTable(ChooseColumnsMixin, LeanRowsMixin, ConsoleTable):
 
     def render_missing_since(self, value):
         return format_html('<span class="badge text-bg-secondary" title="{}">{}</span>',
-                           _("Exchange no longer has this device"), _("Missing since %(date)s") % {"date": f"{value:%Y-%m-%d}"})
+                           gettext("Exchange no longer has this device"), gettext("Missing since %(date)s") % {"date": f"{value:%Y-%m-%d}"})
 
     @classmethod
     def only_fields(cls, columns) -> list[str]:

@@ -163,6 +163,7 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
     from django.test.utils import setup_test_environment
 
     from devices.models import Device
@@ -171,6 +172,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     if not Device.objects.exists():
         seed(args.devices)
+    with connection.cursor() as cursor:  # statistics for SQLite's planner (bench/load.py does the same on PostgreSQL)
+        cursor.execute("ANALYZE")
     print(f"database: {Path(folder) / 'easconsole.sqlite3'} ({Device.objects.count():,} devices)")
     measure(args.requests)
     if not args.keep:

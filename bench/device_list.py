@@ -138,14 +138,15 @@ def measure(requests: int) -> None:
         print(f"{label:36} {median:7.1f} ms {p90:7.1f} ms {queries:8d}")
     print(f"{'worst median':36} {max(medians):7.1f} ms   target < 150 ms: {'met' if max(medians) < 150 else 'NOT MET'}")
 
-    tracemalloc.start()
     started = time.perf_counter()
     response = client.get(url, {"export": "csv"})
     size = sum(len(chunk) for chunk in response.streaming_content)
     seconds = time.perf_counter() - started
+    tracemalloc.start()  # a second export for the memory: tracing slows Python down two or three times
+    sum(len(chunk) for chunk in client.get(url, {"export": "csv"}).streaming_content)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(f"\nCSV export of every device (streamed): {size / 1e6:.1f} MB in {seconds:.1f} s, "
+    print(f"\nCSV export of every device (streamed): {size / 1e6:.1f} MB in {seconds:.1f} s (target 5 s), "
           f"peak Python memory {peak / 1e6:.1f} MB")
 
 

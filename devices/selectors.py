@@ -25,8 +25,8 @@ def devices_for(user, perm: str = "devices.read_collection", queryset: QuerySet 
         return queryset.none()
     if has_perm(user, perm):
         return queryset
-    # The user's few collections first, as ids: nested in the device query, the permission subqueries
-    # were run again and again (SQLite: 600 ms for a page deep in 25,000 devices, 110 ms with the ids).
+    # The user's few collections first, as ids, then a semi-join on the membership: nested in the device
+    # query, the permission subqueries were run again for every device on SQLite.
     collections = list(collections_for(user, perm).values_list("pk", flat=True))
     return queryset.filter(pk__in=CollectionMember.objects.filter(collection__in=collections).values("device_id"))
 

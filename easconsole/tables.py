@@ -81,8 +81,10 @@ class LeanRowsMixin:
     def lean_rows(self) -> SafeString:
         cells = [self._lean_cell(bound) for bound in self.columns]
         attrs = self._lean_row_attrs()
-        rows = (f"<tr {attrs(row.record, 'odd' if number % 2 else 'even')}>{''.join(f'<td>{cell(row)}</td>' for cell in cells)}</tr>"
-                for number, row in enumerate(self.paginated_rows))
+        rows = []
+        for number, row in enumerate(self.paginated_rows):
+            tds = "".join(f"<td>{cell(row)}</td>" for cell in cells)
+            rows.append(f"<tr {attrs(row.record, 'odd' if number % 2 else 'even')}>{tds}</tr>")
         return mark_safe("\n".join(rows))
 
     def _lean_row_attrs(self):
@@ -90,11 +92,12 @@ class LeanRowsMixin:
         wanted = {name: tables_utils.signature(value)[0] for name, value in self.row_attrs.items() if callable(value)}
 
         def attrs(record, parity: str) -> str:
+            arguments = {"table": self, "record": record}
             values = {}
             for name, value in self.row_attrs.items():
-                if name in wanted:
-                    arguments = {"table": self, "record": record}
-                    value = value(**{key: arguments[key] for key in wanted[name]}) if set(wanted[name]) <= arguments.keys() else None
+                if name in wanted:  # called as django-tables2 calls it: None if it wants other arguments
+                    known = set(wanted[name]) <= arguments.keys()
+                    value = value(**{key: arguments[key] for key in wanted[name]}) if known else None
                 values[name] = value
             values["class"] = f"{values['class']} {parity}" if values.get("class") else parity
             return " ".join(f'{conditional_escape(name)}="{conditional_escape(value)}"' for name, value in values.items()
@@ -107,9 +110,9 @@ class LeanRowsMixin:
         wanted, catch_all = tables_utils.signature(render)
         field = accessor.get_field(self._meta.model)
         if bound.link or catch_all or not set(wanted) <= self.LEAN_ARGUMENTS or getattr(field, "choices", None):
-            return lambda row: conditional_escape(str(localize(template_localtime(row.get_cell(bound.name)))))
-        fixed = {"column": column, "bound_column": bound, "table": self}
-        fixed = {name: value for name, value in fixed.items() if name in wanted}
+            return lambda row: _as_template_writes(row.get_cell(bound.name))
+        arguments = {"column": column, "bound_column": bound, "table": self}
+        arguments = {name: value for name, value in arguments.items() if name in wanted}
 
         def cell(row) -> str:
             record = row.record
@@ -118,16 +121,19 @@ class LeanRowsMixin:
             except Exception:  # a missing related row: django-tables2 shows the default
                 value = None
             if value in column.empty_values:
-                value = default
-            else:
-                if "value" in wanted:
-                    fixed["value"] = value
-                if "record" in wanted:
-                    fixed["record"] = record
-                value = render(**fixed)
-            return conditional_escape(str(localize(template_localtime(value))))
+                return _as_template_writes(default)
+            if "value" in wanted:
+                arguments["value"] = value
+            if "record" in wanted:
+                arguments["record"] = record
+            return _as_template_writes(render(**arguments))
 
         return cell
+
+
+def _as_template_writes(value) -> str:
+    """``{{ value }}`` in a template: local time, localized, escaped unless safe."""
+    return conditional_escape(str(localize(template_localtime(value))))
 
 
 class SiteTable(ConsoleTable):

@@ -169,7 +169,7 @@ def _insert_members(collection: Collection, matching: QuerySet) -> int:
 
     EXCEPT reads the current members once, before the first row goes in. A NOT EXISTS test per device
     let PostgreSQL, on fresh tables without statistics, scan the collection's members again for
-    every device, rows being inserted included: 430 s instead of 2 s for 100,000 devices.
+    every device, rows being inserted included: 217 s instead of 4 s for 100,000 devices.
     """
     members = CollectionMember.objects.filter(collection=collection).values(_device=F("device_id"))
     newcomers = matching.order_by().values(_device=F("pk")).difference(members)

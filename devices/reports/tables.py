@@ -1,15 +1,14 @@
-"""Filters and device tables of the reports; the tables export plain values (read straight from the records)."""
+"""Filters and device tables of the reports; the tables export plain values (devices.tables.export_rows)."""
 from __future__ import annotations
 
 import django_filters
 import django_tables2 as tables
 from django import forms
-from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Collection, CollectionMember, Device
 from devices.selectors import collections_for
-from devices.tables import ACCESS_STYLES, export_value
+from devices.tables import ACCESS_STYLES
 from easconsole.filtersets import DateInput
 from easconsole.models import ExchangeConnector
 from easconsole.tables import ConsoleTable, TextColumn
@@ -78,12 +77,6 @@ class ReportDeviceTable(ConsoleTable):
         from django.utils.html import format_html
 
         return format_html('<span class="badge text-bg-{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value))
-
-    def export_rows(self, records):
-        names = [column.name for column in self.columns.iterall()]
-        yield [force_str(self.columns[name].header) for name in names]
-        for record in records:
-            yield [export_value(record, name) for name in names]
 
     @classmethod
     def only_fields(cls) -> list[str]:

@@ -15,6 +15,7 @@ from devices.reports import queries
 from devices.reports.dashboard import sync_age_trend
 from devices.reports.tables import InactiveDeviceTable, InactiveFilterSet, NonCompliantDeviceTable, ReportFilterSet
 from devices.selectors import DEFAULT_INACTIVE_DAYS, devices_for, inactive
+from devices.tables import export_rows
 from easconsole.csv_export import csv_response, streamed_csv
 from easconsole.generic import ConsoleView
 from easconsole.models import ExchangeConnector, Site
@@ -84,7 +85,7 @@ class InactiveReportView(DeviceReportView):
         table = InactiveDeviceTable(rows, request=request)
         if request.GET.get("export") == "csv":
             table.order_by = request.GET.get("sort") or "last_success_sync"
-            return streamed_csv(table.export_rows(table.data.data.iterator(chunk_size=2000)), "inactive-mobile-devices.csv")
+            return streamed_csv(export_rows(table, table.data.data), "inactive-mobile-devices.csv")
         RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
         by_age = queries.bars(queries.by_age(inactive(devices, self.days), self.days))
         # Discovery leaves out devices inactive for longer than the connector's limit (30 days by default), so with the
@@ -111,7 +112,7 @@ class ComplianceReportView(DeviceReportView):
         table = NonCompliantDeviceTable(noncompliant, request=request)
         if request.GET.get("export") == "csv":
             table.order_by = request.GET.get("sort")
-            return streamed_csv(table.export_rows(table.data.data.iterator(chunk_size=2000)), "noncompliant-mobile-devices.csv")
+            return streamed_csv(export_rows(table, table.data.data), "noncompliant-mobile-devices.csv")
         RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
         counts = queries.compliance_by_connector(devices)
         connectors = ExchangeConnector.objects.filter(pk__in=[pk for pk in counts if pk is not None]).select_related("policy")

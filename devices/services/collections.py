@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router, transaction
-from django.db.models import BigIntegerField, BooleanField, Exists, F, OuterRef, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -157,26 +157,29 @@ def _refresh_one(collection: Collection, now) -> int:
     if matching is None:
         by_rule.delete()
     else:
-        by_rule.exclude(device_id__in=matching.order_by().values("pk")).delete()
-        newcomers = matching.exclude(Exists(CollectionMember.objects.filter(collection=collection, device=OuterRef("pk"))))
-        _insert_members(collection, newcomers)
+        by_rule.exclude(Exists(matching.order_by().filter(pk=OuterRef("device_id")))).delete()
+        _insert_members(collection, matching)
     Collection.objects.filter(pk=collection.pk).update(members_refreshed=now)
     collection.members_refreshed = now
     return members.count()
 
 
-def _insert_members(collection: Collection, devices: QuerySet) -> int:
-    """INSERT INTO collectionmember SELECT … FROM device WHERE …: the database copies the ids itself."""
-    rows = devices.order_by().annotate(
-        _collection=Value(collection.pk, output_field=BigIntegerField()),
-        _device=F("pk"),
-        _direct=Value(False, output_field=BooleanField()),
-    ).values_list("_collection", "_device", "_direct")
-    sql, params = rows.query.sql_with_params()
+def _insert_members(collection: Collection, matching: QuerySet) -> int:
+    """INSERT INTO collectionmember SELECT … (matching devices EXCEPT current members): the database copies the ids itself.
+
+    EXCEPT reads the current members once, before the first row goes in. A NOT EXISTS test per device
+    let PostgreSQL, on fresh tables without statistics, scan the collection's members again for
+    every device, rows being inserted included: 217 s instead of 4 s for 100,000 devices.
+    """
+    members = CollectionMember.objects.filter(collection=collection).values(_device=F("device_id"))
+    newcomers = matching.order_by().values(_device=F("pk")).difference(members)
+    sql, params = newcomers.query.sql_with_params()
     connection = connections[router.db_for_write(CollectionMember)]
     quote = connection.ops.quote_name
     table = quote(CollectionMember._meta.db_table)
     columns = ", ".join(quote(CollectionMember._meta.get_field(name).column) for name in ("collection", "device", "direct"))
+    device = quote("_device")
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT %s, newcomers.{device}, %s FROM ({sql}) AS newcomers",
+                       [collection.pk, False, *params])
         return cursor.rowcount

@@ -259,6 +259,9 @@ MATRIX.update({
     "api:report-inventory": Expect(api_read()),
     "api:report-inactive": Expect(api_read()),
     "api:report-compliance": Expect(api_read()),
+    # Starting an offboarding: Delete resource on every device of the mailbox (tests/devices/test_api_offboarding.py).
+    "api:offboarding-list": Expect(api_read(), post={**api_read(analyst=FORBIDDEN), **dict.fromkeys(DELETE_RESOURCE, OK)}),
+    "api:offboarding-detail": Expect(api_read(), pk("offboarding")),
     "easconsole:profile": Expect(console_read(), post=console_read()),
     "easconsole:apitoken_revoke": Expect(console_read(analyst=NOT_ALLOWED, operator=NOT_ALLOWED, full_admin=NOT_ALLOWED), pk("token"),
                                          post=console_read(analyst=NOT_FOUND, operator=NOT_FOUND, full_admin=NOT_FOUND)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from devices.models import Collection, Device, DeviceAction, DiscoveryRun
+from devices.models import Collection, Device, DeviceAction, DiscoveryRun, Offboarding, OffboardingDevice
 
 State = DeviceAction.State
 
@@ -69,3 +69,35 @@ class DiscoveryRunSerializer(serializers.ModelSerializer):
 class DiscoveryRequestSerializer(serializers.Serializer):
     connector = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     kind = serializers.ChoiceField(choices=DiscoveryRun.Kind.choices)
+
+
+class OffboardingDeviceSerializer(serializers.ModelSerializer):
+    """One device of an offboarding: its snapshot when the offboarding began, and its wipe (or why none)."""
+
+    wipe_kind = serializers.CharField(source="wipe.kind", read_only=True, default=None, allow_null=True)
+    wipe_state = serializers.CharField(source="wipe.state", read_only=True, default=None, allow_null=True,
+                                       help_text="The wipe's state, as in actions/ (null when the device was not wiped).")
+    wipe_error = serializers.CharField(source="wipe.error", read_only=True, default=None, allow_null=True)
+
+    class Meta:
+        model = OffboardingDevice
+        fields = ["device", "snapshot", "wipe", "wipe_kind", "wipe_state", "wipe_error", "refusal"]
+
+
+class OffboardingSerializer(serializers.ModelSerializer):
+    devices = OffboardingDeviceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Offboarding
+        fields = ["id", "connector", "mailbox", "user_display_name", "user_principal_name", "requested_by_name", "requested_at",
+                  "block_state", "block_requested_at", "block_attempts", "block_next_attempt_at", "blocked_at", "block_error",
+                  "block_answer", "finished_at", "devices"]
+
+
+class OffboardingRequestSerializer(serializers.Serializer):
+    connector = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    mailbox = serializers.CharField(max_length=256, help_text="The mailbox's Exchange identity, as the devices name it (`mailbox`).")
+    full_wipe_device_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), default=list,
+        help_text="Ids of the mailbox's devices to reset to factory settings; the others get an account-only wipe where they "
+                  "support it, a full wipe where they do not.")

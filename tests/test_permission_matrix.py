@@ -262,6 +262,8 @@ MATRIX.update({
     # Starting an offboarding: Delete resource on every device of the mailbox (tests/devices/test_api_offboarding.py).
     "api:offboarding-list": Expect(api_read(), post={**api_read(analyst=FORBIDDEN), **dict.fromkeys(DELETE_RESOURCE, OK)}),
     "api:offboarding-detail": Expect(api_read(), pk("offboarding")),
+    "api:cleanuprun-list": Expect(api_read()),
+    "api:cleanuprun-detail": Expect(api_read(), cleanup_run),
     "easconsole:profile": Expect(console_read(), post=console_read()),
     "easconsole:apitoken_revoke": Expect(console_read(analyst=NOT_ALLOWED, operator=NOT_ALLOWED, full_admin=NOT_ALLOWED), pk("token"),
                                          post=console_read(analyst=NOT_FOUND, operator=NOT_FOUND, full_admin=NOT_FOUND)),

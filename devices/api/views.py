@@ -1,4 +1,5 @@
-"""Devices (with the console's filters) and their actions, device actions, collections, discovery runs and offboardings.
+"""Devices (with the console's filters) and their actions, device actions, collections, discovery runs, offboardings
+and stale-device cleanup runs (read only: approving stays in the console).
 
 Each view set reads through the console's selectors (``devices_for``, ``collections_for``, ...) and
 writes through its services (``action_request``, ``discovery_request``), so the API enforces exactly
@@ -18,9 +19,10 @@ from rest_framework.response import Response
 
 from devices.actions import services as action_services
 from devices.actions.tables import DeviceActionFilterSet
-from devices.api.serializers import (ActionRequestSerializer, CollectionSerializer, DeviceActionSerializer, DeviceSerializer,
+from devices.api.serializers import (ActionRequestSerializer, CleanupRunDetailSerializer, CleanupRunSerializer, CollectionSerializer, DeviceActionSerializer, DeviceSerializer,
                                      DiscoveryRequestSerializer, DiscoveryRunSerializer, OffboardingRequestSerializer,
                                      OffboardingSerializer)
+from devices.cleanup.selectors import runs_for as cleanup_runs_for
 from devices.discovery.services import discovery_request
 from devices.filtersets import CollectionFilterSet, DeviceFilterSet
 from devices.models import DeviceAction, OffboardingDevice
@@ -192,3 +194,18 @@ class OffboardingViewSet(mixins.CreateModelMixin, ReadOnlyConsoleViewSet):
             return Response(OffboardingSerializer(started).data, status=status.HTTP_201_CREATED)
 
         return idempotent(request, respond)
+
+
+class CleanupRunViewSet(ReadOnlyConsoleViewSet):
+    """Stale-device cleanup runs of the connectors on the sites you may read, newest first; a run's details list its
+    frozen candidates and what became of each. Previews and approvals are made in the console (docs/cleanup.md)."""
+
+    permission_required = "easconsole.read_site"
+    filter_backends = []
+
+    def get_serializer_class(self):
+        return CleanupRunDetailSerializer if self.action == "retrieve" else CleanupRunSerializer
+
+    def get_queryset(self):
+        runs = cleanup_runs_for(self.request.user)
+        return runs.prefetch_related("candidates__action") if self.action == "retrieve" else runs

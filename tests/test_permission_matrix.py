@@ -238,6 +238,7 @@ DELETE_RESOURCE, MODIFY_RESOURCE = ("operator", "full_admin"), ("operator", "ful
 MATRIX.update({
     "api:api-root": Expect(everyone(OK, anonymous=UNAUTHORIZED)),
     "api:schema": Expect(everyone(OK, anonymous=UNAUTHORIZED)),
+    "api:docs": Expect(console_read()),  # a console page: Swagger UI of the schema (tests/browser/test_api_docs.py)
     "api:device-list": Expect(api_read()),
     "api:device-detail": Expect(api_read(), pk("device")),
     "api:device-wipe": api_action(DELETE_RESOURCE),

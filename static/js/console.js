@@ -135,7 +135,8 @@ document.addEventListener("DOMContentLoaded", () => {
     domNode: docs,
     presets: [window.SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
-    deepLinking: true,
+    deepLinking: false,  // its links sit inside each operation's button, which screen readers cannot reach
+    syntaxHighlight: false,  // its colours on the dark examples fall short of WCAG AA contrast
     requestInterceptor: (request) => {
       if (!["GET", "HEAD", undefined].includes(request.method)) request.headers["X-CSRFToken"] = docs.dataset.csrfToken;
       return request;

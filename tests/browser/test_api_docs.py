@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
+from tests.browser.test_accessibility import AXE, SERIOUS
 from tests.personas import PASSWORD, make_persona
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,3 +42,20 @@ def test_an_analyst_browses_the_operations_and_tries_one(page, screenshot):
 def test_signing_in_is_asked_first(page):
     page.goto("/api/docs/")
     expect(page.get_by_label("User name")).to_be_visible()
+
+
+def test_the_docs_pass_axe_with_an_operation_open(browser, console_server):
+    """tests/browser/test_accessibility.py leaves /api/ out; this page is checked here once Swagger UI has drawn it."""
+    context = browser.new_context(base_url=console_server.url, viewport={"width": 1366, "height": 800}, bypass_csp=True,
+                                  color_scheme="dark")
+    page = context.new_page()
+    make_persona("operator")
+    sign_in(page, "operator", PASSWORD)
+    page.goto("/api/docs/")
+    offboarding = page.locator(".opblock-post", has=page.locator("[data-path='/api/offboardings/']"))
+    offboarding.locator(".opblock-summary-control").click()
+    expect(offboarding.get_by_role("button", name="Try it out")).to_be_visible()
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(SERIOUS)
+    context.close()
+    assert not found, "\n".join(found)

@@ -234,7 +234,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"DeviceActionKindEnum": "devices.models.DeviceAction.Kind",
                             "DeviceActionStateEnum": "devices.models.DeviceAction.State",
                             "DiscoveryRunKindEnum": "devices.models.DiscoveryRun.Kind",
-                            "DiscoveryRunStateEnum": "devices.models.DiscoveryRun.State"},
+                            "DiscoveryRunStateEnum": "devices.models.DiscoveryRun.State",
+                            "CleanupRunStateEnum": "devices.cleanup.models.CleanupRun.State"},
 }
 
 LANGUAGE_CODE = "en-us"

@@ -45,10 +45,11 @@ def action_endpoint(kind: str):
     def endpoint(self, request, pk=None):
         return self.request_action(kind)
 
-    endpoint.__name__ = kind
+    # Not named after the kind: a view set's method named "delete" would also answer HTTP DELETE on a device.
+    endpoint.__name__ = f"request_{kind}"
     endpoint.__doc__ = f"Request: {Kind(kind).label.lower()}. Retry safely with an Idempotency-Key."
     endpoint = action(detail=True, methods=["post"], url_path=kind.replace("_", "-"), url_name=kind.replace("_", "-"))(endpoint)
-    return extend_schema(request=ActionRequestSerializer, parameters=[IDEMPOTENCY_KEY],
+    return extend_schema(request=ActionRequestSerializer, parameters=[IDEMPOTENCY_KEY], operation_id=f"devices_{kind}_create",
                          responses={201: DeviceActionSerializer, 200: DeviceActionSerializer})(endpoint)
 
 
@@ -84,12 +85,12 @@ class DeviceViewSet(ReadOnlyConsoleViewSet):
 
         return idempotent(self.request, respond)
 
-    wipe = action_endpoint(Kind.WIPE)
-    account_wipe = action_endpoint(Kind.ACCOUNT_WIPE)
-    cancel_wipe = action_endpoint(Kind.CANCEL_WIPE)
-    allow = action_endpoint(Kind.ALLOW)
-    block = action_endpoint(Kind.BLOCK)
-    delete = action_endpoint(Kind.DELETE)
+    request_wipe = action_endpoint(Kind.WIPE)
+    request_account_wipe = action_endpoint(Kind.ACCOUNT_WIPE)
+    request_cancel_wipe = action_endpoint(Kind.CANCEL_WIPE)
+    request_allow = action_endpoint(Kind.ALLOW)
+    request_block = action_endpoint(Kind.BLOCK)
+    request_delete = action_endpoint(Kind.DELETE)
 
 
 class ActionFilterSet(DeviceActionFilterSet):

@@ -166,3 +166,24 @@ def test_a_leaver_offboarded_through_the_api_is_followed_to_acknowledgement(clie
     assert sorted(p["Identity"] for p in wiped) == sorted(d.identity for d in mine)  # each device wiped once
     [chosen] = [p for p in wiped if p["Identity"] == mine[0].identity]
     assert "AccountOnly" not in chosen  # the full wipe chosen for it
+
+
+def test_the_list_costs_the_same_queries_for_1_or_6_offboardings(client, leaver_devices):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    operator = make_persona("operator")
+    as_(client, make_persona("analyst"))
+    client.get(LIST)  # the token's first use is written once
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(LIST).status_code == 200
+        return len(captured)
+
+    services.start_offboarding(user=operator, connector_id=leaver_devices[0].connector_id, mailbox="ceo")
+    few = queries()
+    for n in range(5):
+        device = DeviceFactory(user=f"leaver{n}", connector=leaver_devices[0].connector)
+        services.start_offboarding(user=operator, connector_id=device.connector_id, mailbox=device.mailbox)
+    assert len(client.get(LIST).json()["results"]) == 6 and queries() == few

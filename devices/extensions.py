@@ -59,4 +59,6 @@ def register() -> None:
     api_routes.register("actions", api_views.DeviceActionViewSet, "deviceaction")
     api_routes.register("collections", api_views.CollectionViewSet, "collection")
     api_routes.register("discovery-runs", api_views.DiscoveryRunViewSet, "discoveryrun")
+    api_routes.register("offboardings", api_views.OffboardingViewSet, "offboarding")
+    api_routes.register("cleanup-runs", api_views.CleanupRunViewSet, "cleanuprun")
     api_routes.register("reports", "devices.reports.api.ReportViewSet", "report")  # by name: devices.reports sits above devices

@@ -118,7 +118,7 @@ class DeviceFilterSet(SearchFilterSet):
             return queryset
         return super().search(queryset, name, value)
 
-    def filter_sync_age(self, queryset, name, value):
+    def filter_sync_age(self, queryset, name, value: str):
         return queryset.filter(sync_age_q(value, timezone.now())) if value else queryset
 
     def filter_os_family(self, queryset, name, value):

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "formtools",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files for /api/docs/
     "easconsole",
     "devices",
     "policies",
@@ -222,8 +223,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "EAS Console API",
     "DESCRIPTION": "Devices syncing with Exchange through ActiveSync, their actions, collections, connectors, "
-                   "discovery runs, the audit trail and the reports' figures. Authenticate with "
-                   "`Authorization: Bearer <token>` (a personal token from your profile page).",
+                   "discovery runs, offboardings, stale-device cleanup runs, the audit trail and the reports' figures. "
+                   "Authenticate with `Authorization: Bearer <token>` (a personal token from your profile page); "
+                   "browse the operations at /api/docs/.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
@@ -232,7 +234,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"DeviceActionKindEnum": "devices.models.DeviceAction.Kind",
                             "DeviceActionStateEnum": "devices.models.DeviceAction.State",
                             "DiscoveryRunKindEnum": "devices.models.DiscoveryRun.Kind",
-                            "DiscoveryRunStateEnum": "devices.models.DiscoveryRun.State"},
+                            "DiscoveryRunStateEnum": "devices.models.DiscoveryRun.State",
+                            "CleanupRunStateEnum": "devices.cleanup.models.CleanupRun.State"},
 }
 
 LANGUAGE_CODE = "en-us"

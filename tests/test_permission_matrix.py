@@ -238,6 +238,7 @@ DELETE_RESOURCE, MODIFY_RESOURCE = ("operator", "full_admin"), ("operator", "ful
 MATRIX.update({
     "api:api-root": Expect(everyone(OK, anonymous=UNAUTHORIZED)),
     "api:schema": Expect(everyone(OK, anonymous=UNAUTHORIZED)),
+    "api:docs": Expect(console_read()),  # a console page: Swagger UI of the schema (tests/browser/test_api_docs.py)
     "api:device-list": Expect(api_read()),
     "api:device-detail": Expect(api_read(), pk("device")),
     "api:device-wipe": api_action(DELETE_RESOURCE),
@@ -259,6 +260,11 @@ MATRIX.update({
     "api:report-inventory": Expect(api_read()),
     "api:report-inactive": Expect(api_read()),
     "api:report-compliance": Expect(api_read()),
+    # Starting an offboarding: Delete resource on every device of the mailbox (tests/devices/test_api_offboarding.py).
+    "api:offboarding-list": Expect(api_read(), post={**api_read(analyst=FORBIDDEN), **dict.fromkeys(DELETE_RESOURCE, OK)}),
+    "api:offboarding-detail": Expect(api_read(), pk("offboarding")),
+    "api:cleanuprun-list": Expect(api_read()),
+    "api:cleanuprun-detail": Expect(api_read(), cleanup_run),
     "easconsole:profile": Expect(console_read(), post=console_read()),
     "easconsole:apitoken_revoke": Expect(console_read(analyst=NOT_ALLOWED, operator=NOT_ALLOWED, full_admin=NOT_ALLOWED), pk("token"),
                                          post=console_read(analyst=NOT_FOUND, operator=NOT_FOUND, full_admin=NOT_FOUND)),

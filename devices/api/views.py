@@ -1,4 +1,5 @@
-"""Devices (with the console's filters) and their actions, device actions, collections and discovery runs.
+"""Devices (with the console's filters) and their actions, device actions, collections, discovery runs, offboardings
+and stale-device cleanup runs (read only: approving stays in the console).
 
 Each view set reads through the console's selectors (``devices_for``, ``collections_for``, ...) and
 writes through its services (``action_request``, ``discovery_request``), so the API enforces exactly
@@ -8,20 +9,25 @@ from __future__ import annotations
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as RequestInvalid
 from rest_framework.response import Response
 
 from devices.actions import services as action_services
 from devices.actions.tables import DeviceActionFilterSet
-from devices.api.serializers import (ActionRequestSerializer, CollectionSerializer, DeviceActionSerializer, DeviceSerializer,
-                                     DiscoveryRequestSerializer, DiscoveryRunSerializer)
+from devices.api.serializers import (ActionRequestSerializer, CleanupRunDetailSerializer, CleanupRunSerializer, CollectionSerializer, DeviceActionSerializer, DeviceSerializer,
+                                     DiscoveryRequestSerializer, DiscoveryRunSerializer, OffboardingRequestSerializer,
+                                     OffboardingSerializer)
+from devices.cleanup.selectors import runs_for as cleanup_runs_for
 from devices.discovery.services import discovery_request
 from devices.filtersets import CollectionFilterSet, DeviceFilterSet
-from devices.models import DeviceAction
+from devices.models import DeviceAction, OffboardingDevice
+from devices.offboarding import selectors as offboarding_selectors
+from devices.offboarding import services as offboarding_services
 from devices.selectors import actions_for, collections_for, devices_for
 from devices.views.discovery import readable_runs
 from easconsole.api.idempotency import PARAMETER as IDEMPOTENCY_KEY
@@ -39,10 +45,11 @@ def action_endpoint(kind: str):
     def endpoint(self, request, pk=None):
         return self.request_action(kind)
 
-    endpoint.__name__ = kind
+    # Not named after the kind: a view set's method named "delete" would also answer HTTP DELETE on a device.
+    endpoint.__name__ = f"request_{kind}"
     endpoint.__doc__ = f"Request: {Kind(kind).label.lower()}. Retry safely with an Idempotency-Key."
     endpoint = action(detail=True, methods=["post"], url_path=kind.replace("_", "-"), url_name=kind.replace("_", "-"))(endpoint)
-    return extend_schema(request=ActionRequestSerializer, parameters=[IDEMPOTENCY_KEY],
+    return extend_schema(request=ActionRequestSerializer, parameters=[IDEMPOTENCY_KEY], operation_id=f"devices_{kind}_create",
                          responses={201: DeviceActionSerializer, 200: DeviceActionSerializer})(endpoint)
 
 
@@ -79,12 +86,12 @@ class DeviceViewSet(ReadOnlyConsoleViewSet):
 
         return idempotent(self.request, respond)
 
-    wipe = action_endpoint(Kind.WIPE)
-    account_wipe = action_endpoint(Kind.ACCOUNT_WIPE)
-    cancel_wipe = action_endpoint(Kind.CANCEL_WIPE)
-    allow = action_endpoint(Kind.ALLOW)
-    block = action_endpoint(Kind.BLOCK)
-    delete = action_endpoint(Kind.DELETE)
+    request_wipe = action_endpoint(Kind.WIPE)
+    request_account_wipe = action_endpoint(Kind.ACCOUNT_WIPE)
+    request_cancel_wipe = action_endpoint(Kind.CANCEL_WIPE)
+    request_allow = action_endpoint(Kind.ALLOW)
+    request_block = action_endpoint(Kind.BLOCK)
+    request_delete = action_endpoint(Kind.DELETE)
 
 
 class ActionFilterSet(DeviceActionFilterSet):
@@ -145,3 +152,62 @@ class DiscoveryRunViewSet(mixins.CreateModelMixin, ReadOnlyConsoleViewSet):
             return Response(DiscoveryRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
         return idempotent(request, respond)
+
+
+class OffboardingViewSet(mixins.CreateModelMixin, ReadOnlyConsoleViewSet):
+    """Offboardings with a device you may read, newest first, with each device's snapshot, wipe and the mailbox's
+    ActiveSync state; ``POST`` offboards a user (docs/offboarding.md): Delete resource on every device of the mailbox."""
+
+    serializer_class = OffboardingSerializer
+    permission_required = "devices.read_collection"
+    filter_backends = []
+
+    def get_permission_required(self) -> str:
+        return offboarding_services.PERMISSION if self.action == "create" else self.permission_required
+
+    def get_queryset(self):
+        rows = OffboardingDevice.objects.select_related("wipe")
+        return offboarding_selectors.offboardings_for(self.request.user).prefetch_related(Prefetch("devices", rows))
+
+    @extend_schema(request=OffboardingRequestSerializer, responses={201: OffboardingSerializer}, parameters=[IDEMPOTENCY_KEY])
+    def create(self, request, *args, **kwargs):
+        """As the console's confirmation: the mailbox must have a device you may read (else 404), the full wipes are
+        chosen among them (else 400, nothing started), and wiping every device of the mailbox is checked (else 403,
+        audited)."""
+        body = OffboardingRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        connector_id, full = body.validated_data["connector"], body.validated_data["full_wipe_device_ids"]
+        mailbox_devices = offboarding_services.mailbox_devices(connector_id=connector_id, mailbox=body.validated_data["mailbox"])
+        devices = list(devices_for(request.user, queryset=mailbox_devices))
+        if not devices:
+            raise NotFound("No device of this mailbox on this connector in the collections you may read.")
+        strangers = sorted(set(full) - {device.pk for device in devices})
+        if strangers:
+            raise RequestInvalid({"full_wipe_device_ids": [
+                f"Device {pk} is not one of this mailbox's devices: nothing was started." for pk in strangers]})
+
+        def respond() -> Response:
+            try:
+                started = offboarding_services.start_offboarding(user=request.user, connector_id=connector_id,
+                                                                 mailbox=devices[0].mailbox, full_wipe_device_ids=full,
+                                                                 address=self.address)
+            except offboarding_services.OffboardingRefused as refused:
+                raise Problem(409, str(refused))
+            return Response(OffboardingSerializer(started).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, respond)
+
+
+class CleanupRunViewSet(ReadOnlyConsoleViewSet):
+    """Stale-device cleanup runs of the connectors on the sites you may read, newest first; a run's details list its
+    frozen candidates and what became of each. Previews and approvals are made in the console (docs/cleanup.md)."""
+
+    permission_required = "easconsole.read_site"
+    filter_backends = []
+
+    def get_serializer_class(self):
+        return CleanupRunDetailSerializer if self.action == "retrieve" else CleanupRunSerializer
+
+    def get_queryset(self):
+        runs = cleanup_runs_for(self.request.user)
+        return runs.prefetch_related("candidates__action") if self.action == "retrieve" else runs

@@ -74,9 +74,17 @@ def active_run(connector) -> CleanupRun | None:
     return CleanupRun.objects.filter(connector=connector, state__in=CleanupRun.ACTIVE).first()
 
 
+def readable_sites(user) -> QuerySet:
+    return objects_for(user, "easconsole.read_site", Site.objects.all())
+
+
+def runs_for(user) -> QuerySet:
+    """The cleanup runs of the connectors on the sites the user reads (a run's page asks the same)."""
+    return CleanupRun.objects.filter(connector__site__in=readable_sites(user)).select_related("connector")
+
+
 def removed(user) -> QuerySet:
     """Reports ▸ Removed stale devices: candidates whose delete is done, on connectors of sites the user reads."""
-    sites = objects_for(user, "easconsole.read_site", Site.objects.all())
-    return (CleanupCandidate.objects.filter(run__connector__site__in=sites, action__state=DeviceAction.State.DONE)
+    return (CleanupCandidate.objects.filter(run__connector__site__in=readable_sites(user), action__state=DeviceAction.State.DONE)
             .select_related("run__connector", "action").order_by("-action__finished_at", "-pk"))
 

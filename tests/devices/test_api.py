@@ -85,6 +85,14 @@ def test_a_wipe_request_keeps_its_ticket_number_in_the_action_and_the_audit_trai
     assert too_long.status_code == 400 and DeviceAction.objects.count() == 1
 
 
+def test_http_delete_on_a_device_requests_nothing(client, installed_device):
+    """Deleting a device is ``POST devices/{id}/delete/`` only, as documented."""
+    as_(client, make_persona("operator"))
+    answer = client.delete(reverse("api:device-detail", args=[installed_device.pk]))
+    assert answer.status_code == 405 and "DELETE" not in answer["Allow"]
+    assert not DeviceAction.objects.exists()
+
+
 def test_an_action_not_possible_now_is_a_conflict_with_the_reason(client, installed_device):
     as_(client, make_persona("operator"))
     answer = client.post(wipe_url(installed_device, Kind.CANCEL_WIPE), {}, content_type="application/json")

@@ -1,8 +1,8 @@
 """The API fuzzed against its own OpenAPI schema (schemathesis, in-process through the WSGI application).
 
 Every operation gets a bounded number of generated requests, signed with a full administrator's token
-on a console with devices, collections, a connector, actions and audit events: none may answer with a
-server error, and every answer must be documented (status, content type, body) by the schema.
+on a console with devices, collections, a connector, actions, an offboarding, a cleanup run and audit events:
+none may answer with a server error, and every answer must be documented (status, content type, body) by the schema.
 """
 import pytest
 import schemathesis
@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
-from devices.models import DeviceAction
+from devices.cleanup.models import CleanupCandidate, CleanupRun
+from devices.models import DeviceAction, Offboarding, OffboardingDevice
 from devices.services import refresh_memberships
 from easconsole import audit
 from easconsole.models import ExchangeConnector
@@ -32,8 +33,14 @@ def token(db):
     connector = ExchangeConnector.objects.create(name="Contoso Exchange", site=SiteFactory(code="P01"))
     devices = [DeviceFactory(user=f"user{n}", connector=connector) for n in range(3)]
     refresh_memberships([CollectionFactory(name="Executives")])
-    DeviceAction.objects.create(device=devices[0], device_name=devices[0].name, device_identity=devices[0].identity,
-                                kind="block", requested_by_name="admin")
+    action = DeviceAction.objects.create(device=devices[0], device_name=devices[0].name, device_identity=devices[0].identity,
+                                         kind="block", requested_by_name="admin")
+    offboarding = Offboarding.objects.create(connector=connector, mailbox="user0", requested_by_name="admin")
+    OffboardingDevice.objects.create(offboarding=offboarding, device=devices[0], snapshot={"name": devices[0].name}, wipe=action)
+    run = CleanupRun.objects.create(connector=connector, days_not_synced=90, not_synced_since="2026-01-01T00:00:00Z",
+                                    previewed_by_name="admin")
+    CleanupCandidate.objects.create(run=run, device=devices[1], device_name=devices[1].name, device_identity=devices[1].identity,
+                                    exchange_device_id=devices[1].device_id)
     audit.record(user=admin, action="sign in")
     return api_token_create(user=admin, name="schemathesis", days=7)[1]
 

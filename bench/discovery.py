@@ -144,7 +144,8 @@ def phase_discover(kind: str, server: dict) -> None:
 
     finished = [line.message for line in logs.tail("EasDisc.log", limit=5) if "read in" in line.message]
     split = finished[-1].rsplit("; ", 1)[-1] if finished else ""
-    print(json.dumps({"split": split, "state": run.state, "error": run.error, "seconds": seconds, "seen": run.devices_seen,
+    readers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the reader processes it started (joined)
+    print(json.dumps({"split": split, "reader_cpu": readers.ru_utime + readers.ru_stime, "state": run.state, "error": run.error, "seconds": seconds, "seen": run.devices_seen,
                       "added": run.devices_added, "changed": run.devices_changed, "missing": run.devices_missing,
                       "ignored": run.devices_ignored, "inventory": Device.objects.count(),
                       "peak_rss_mb": peak_rss_mb()}), flush=True)
@@ -178,7 +179,8 @@ def worker(kind: str, server: dict, var_dir: str, decoder: str = "fast", tree: s
 
 def described(figures: dict) -> str:
     return (f"{figures['seconds']:.1f} s, {figures['seen'] / figures['seconds']:.0f} devices/s, worker CPU "
-            f"{figures['cpu']:.1f} s (Django set-up included), simulator CPU {figures['simulator_cpu']:.1f} s, "
+            f"{figures['cpu']:.1f} s (Django set-up included; its reader process {figures.get('reader_cpu', 0):.1f} s), "
+            f"simulator CPU {figures['simulator_cpu']:.1f} s, "
             f"worker peak RSS {figures['peak_rss_mb']:.0f} MB; {figures['split']}")
 
 

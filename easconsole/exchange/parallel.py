@@ -24,6 +24,7 @@ import multiprocessing
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import errors, parsing
+from .pools import reclaim
 from .transport import CLOSE_TIMEOUT_SECONDS, Command, PipelineOutcome
 from .values import ConnectionSettings, ServerInfo
 
@@ -182,6 +183,4 @@ class ChildReader:
             process.kill()
             process.join(CLOSE_TIMEOUT_SECONDS)
         if process.exitcode:  # it died without closing its session: close the pool it left, now
-            from .pools import reclaim
-
             reclaim(self.settings, [*self.settings.sites.values(), *(s.fqdn for s in self.known_servers)])

@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from devices import discovery
+from devices.discovery import discovery_request
 from devices.discovery import staging
 from devices.models import Device, DiscoveryRun, DiscoveryStagedDevice
 from easconsole import logs
@@ -134,3 +135,23 @@ def test_without_a_spare_session_the_statistics_are_read_in_one_session(exchange
     assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
     assert len(seen) > 2 and all(pair == (1, 0) for pair in seen)
     assert run.devices_seen == control.devices(limit=1)["total"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_reads_the_statistics_in_a_second_process(exchange, control, start_qcluster):
+    connector = installed_connector(exchange, install=False)
+    since = control.since
+    run = discovery_request(connector=connector, kind="full", user=None)
+    start_qcluster()  # django-q2 workers are daemonic unless told otherwise, and then may start no process
+
+    wait_until(lambda: DiscoveryRun.objects.get(pk=run.pk).state in (DiscoveryRun.State.SUCCEEDED, DiscoveryRun.State.FAILED),
+               timeout=60, message="the worker ran the discovery")
+    run.refresh_from_db()
+    assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
+    assert Device.objects.filter(connector=connector).count() == control.devices(limit=1)["total"]
+    calls = control.calls(since)
+    parent_on = {c["server"] for c in calls if c["cmdlet"] == "Get-Mailbox"}
+    statistics_on = {c["server"] for c in calls if c["cmdlet"] == "Get-ActiveSyncDeviceStatistics"}
+    assert len(parent_on) == 1 and statistics_on and not statistics_on & parent_on, (parent_on, statistics_on)
+    assert not logs.tail("EasDisc.log", text="was not possible")
+    wait_until(lambda: open_pools(control) == 0, timeout=10, message=str(control.state()["shells"]))

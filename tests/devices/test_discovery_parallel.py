@@ -33,6 +33,7 @@ def exchange():
 def control(control, exchange):
     yield control
     exchange.set_latency("EXCAS02", 0)
+    control.throttle(DEFAULT_ACCOUNT[0], max_sessions=18)  # Exchange's default PowerShellMaxConcurrency
     control.reset()
 
 
@@ -135,6 +136,19 @@ def test_without_a_spare_session_the_statistics_are_read_in_one_session(exchange
     assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
     assert len(seen) > 2 and all(pair == (1, 0) for pair in seen)
     assert run.devices_seen == control.devices(limit=1)["total"]
+
+
+def test_when_exchange_refuses_a_second_session_everything_is_read_in_one(exchange, control):
+    connector = installed_connector(exchange, install=False)
+    control.throttle(DEFAULT_ACCOUNT[0], max_sessions=1)  # PowerShellMaxConcurrency reached with one pool
+
+    run = discovery.full_discovery(new_run(connector))
+
+    assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
+    assert run.devices_seen == control.devices(limit=1)["total"]
+    [line] = logs.tail("EasDisc.log", text="was not possible")
+    assert "in one session" in line.message
+    assert open_pools(control) == 0 and not readers_running()
 
 
 @pytest.mark.django_db(transaction=True)

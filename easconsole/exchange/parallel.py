@@ -35,18 +35,13 @@ BATCH = 100  # records a message: the pipe's back-pressure keeps the child a few
 PARSERS = {"statistics": parsing.statistics, "device": parsing.device}
 
 
-class _PipeLogHandler(logging.Handler):
-    """In the child: each log record goes to the parent, formatted, as ("log", record)."""
+class _PipeLogHandler(logging.handlers.QueueHandler):
+    """In the child: each log record goes to the parent (formatted, as QueueHandler prepares it)."""
 
-    def __init__(self, conn) -> None:
-        super().__init__(logging.INFO)
-        self.conn = conn
-        self.prepare = logging.handlers.QueueHandler.prepare.__get__(self)
-
-    def emit(self, record: logging.LogRecord) -> None:
+    def enqueue(self, record: logging.LogRecord) -> None:
         try:
-            self.conn.send(("log", self.prepare(record)))
-        except Exception:  # the parent is gone: nobody to tell
+            self.queue.send(("log", record))
+        except OSError:  # the parent is gone: nobody to tell
             pass
 
 

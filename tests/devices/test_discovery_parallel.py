@@ -151,6 +151,20 @@ def test_when_exchange_refuses_a_second_session_everything_is_read_in_one(exchan
     assert open_pools(control) == 0 and not readers_running()
 
 
+def test_the_reader_fails_over_like_the_worker_and_its_warnings_reach_easdisc_log(exchange, control):
+    connector = installed_connector(exchange)
+    control.stop_server("EXCAS02")  # the server the reader would take
+
+    run = discovery.full_discovery(new_run(connector))
+
+    assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
+    assert run.devices_seen == control.devices(limit=1)["total"]
+    [line] = logs.tail("EasDisc.log", min_severity=2, text="Server EXCAS02")  # logged in the reader process
+    assert "could not be used" in line.message
+    assert not logs.tail("EasDisc.log", text="was not possible")  # it read on another server instead
+    assert open_pools(control) == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_reads_the_statistics_in_a_second_process(exchange, control, start_qcluster):
     connector = installed_connector(exchange, install=False)

@@ -1,6 +1,7 @@
 """Full discovery reading the statistics in a second process (EASCONSOLE_DISCOVERY_READERS=2), through
 the product's pypsrp transport against the simulator: the same inventory as one reader, sessions
-closed, and a reader killed mid-read fails the run cleanly."""
+closed, a reader killed mid-read fails the run cleanly, one session when no second one can be had,
+the reader's failover and log lines, and a real django-q2 worker."""
 import multiprocessing
 import os
 import signal
@@ -8,8 +9,7 @@ import signal
 import pytest
 
 from devices import discovery
-from devices.discovery import discovery_request
-from devices.discovery import staging
+from devices.discovery import discovery_request, staging
 from devices.models import Device, DiscoveryRun, DiscoveryStagedDevice
 from easconsole import logs
 from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator, wait_until

@@ -1,6 +1,7 @@
 """Benchmark of discovery (run by hand; prints figures, asserts nothing).
 
     python bench/discovery.py [--sizes 10000 50000] [--changed 0.01] [--online] [--no-before] [--before-tree DIR]
+                              [--readers 1 2] [--full-only]
 
 For each organization size: the simulator runs in its own process (its memory measured apart);
 the bare time pypsrp needs to receive Get-ActiveSyncDevice for the organization; a full discovery
@@ -12,7 +13,9 @@ With --full-only, only the full discovery runs (its time and the worker's memory
 the bare receive would take long). With --before-tree, the full discovery also runs with the code of another checkout (an earlier
 commit, say `git archive <commit> | tar -x -C DIR`, with the same virtual environment) against the
 same simulator, printed beside this one's. Each discovery's CPU seconds (the worker's and the
-simulator's) are printed too: on a shared machine they say more than the wall clock.
+simulator's) are printed too: on a shared machine they say more than the wall clock. With --readers
+1 2, a full discovery first runs with each number of readers (EASCONSOLE_DISCOVERY_READERS: 2 reads
+the statistics in a second process), each on a fresh database; the worker's CPU includes its reader's.
 Targets (issue 19): full discovery at >= 3x the bare receive's rate and >= 3,000 devices/s on an idle
 machine; worker peak <= 300 MB at 100,000 devices, flat in the size; delta 1% of 50,000 <= 5 s.
 
@@ -141,7 +144,8 @@ def phase_discover(kind: str, server: dict) -> None:
 
     finished = [line.message for line in logs.tail("EasDisc.log", limit=5) if "read in" in line.message]
     split = finished[-1].rsplit("; ", 1)[-1] if finished else ""
-    print(json.dumps({"split": split, "state": run.state, "error": run.error, "seconds": seconds, "seen": run.devices_seen,
+    readers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the reader processes it started (joined)
+    print(json.dumps({"split": split, "reader_cpu": readers.ru_utime + readers.ru_stime, "state": run.state, "error": run.error, "seconds": seconds, "seen": run.devices_seen,
                       "added": run.devices_added, "changed": run.devices_changed, "missing": run.devices_missing,
                       "ignored": run.devices_ignored, "inventory": Device.objects.count(),
                       "peak_rss_mb": peak_rss_mb()}), flush=True)
@@ -154,8 +158,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def worker(kind: str, server: dict, var_dir: str, decoder: str = "fast", tree: str = ROOT) -> dict:
+def worker(kind: str, server: dict, var_dir: str, decoder: str = "fast", tree: str = ROOT,
+           readers: int | None = None) -> dict:
     env = {**os.environ, "EASCONSOLE_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING", "BENCH_DECODER": decoder}
+    if readers is not None:
+        env["EASCONSOLE_DISCOVERY_READERS"] = str(readers)
     env.pop("DATABASE_URL", None)
     children, simulator = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_seconds(server["pid"])
     done = subprocess.run([sys.executable, os.path.join(tree, "bench", "discovery.py"), "--phase", "discover",
@@ -172,7 +179,8 @@ def worker(kind: str, server: dict, var_dir: str, decoder: str = "fast", tree: s
 
 def described(figures: dict) -> str:
     return (f"{figures['seconds']:.1f} s, {figures['seen'] / figures['seconds']:.0f} devices/s, worker CPU "
-            f"{figures['cpu']:.1f} s (Django set-up included), simulator CPU {figures['simulator_cpu']:.1f} s, "
+            f"{figures['cpu']:.1f} s (Django set-up included; its reader process {figures.get('reader_cpu', 0):.1f} s), "
+            f"simulator CPU {figures['simulator_cpu']:.1f} s, "
             f"worker peak RSS {figures['peak_rss_mb']:.0f} MB; {figures['split']}")
 
 
@@ -187,14 +195,28 @@ def change_devices(server: dict, identities: list[str]) -> int:
     return len(identities)
 
 
+def compare_readers(server: dict, readers: list[int]) -> None:
+    """A full discovery with each number of readers (EASCONSOLE_DISCOVERY_READERS), each on a fresh
+    database, against the same simulator, one after the other."""
+    for count in readers:
+        with tempfile.TemporaryDirectory(prefix="bench-discovery-readers-") as var_dir:
+            figures = worker("full", server, var_dir, readers=count)
+        if figures["state"] != "succeeded":
+            raise SystemExit(f"full discovery with {count} readers failed: {figures['error']}")
+        print(f"full discovery, {count} reader(s): {described(figures)} (load average {os.getloadavg()[0]:.2f})",
+              flush=True)
+
+
 def measure(devices: int, changed: float, online: bool = False, before: bool = True,
-            before_tree: str | None = None, full_only: bool = False) -> None:
+            before_tree: str | None = None, full_only: bool = False, readers: list[int] | None = None) -> None:
     print(f"\n== {devices:,} devices ==", flush=True)
     serve = subprocess.Popen([sys.executable, __file__, "--phase", "serve", "--devices", str(devices),
                               *(["--online"] if online else [])],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     server = {**json.loads(serve.stdout.readline()), "pid": serve.pid}
     print(f"simulator generated the organization in {server['generate_seconds']:.1f} s", flush=True)
+    if readers:
+        compare_readers(server, readers)
     if full_only:  # the worker's memory at sizes where the bare receive would take long
         with tempfile.TemporaryDirectory(prefix="bench-discovery-") as var_dir:
             full = worker("full", server, var_dir)
@@ -277,6 +299,8 @@ def main() -> None:
     parser.add_argument("--no-before", action="store_true", help="skip the full discovery with pypsrp's decoder")
     parser.add_argument("--before-tree", help="also run the discoveries with the code of this checkout")
     parser.add_argument("--full-only", action="store_true", help="only the full discovery (its time and memory)")
+    parser.add_argument("--readers", type=int, nargs="+",
+                        help="first a full discovery with each of these numbers of readers (e.g. 1 2)")
     parser.add_argument("--phase", choices=["serve", "discover"], help=argparse.SUPPRESS)
     parser.add_argument("--devices", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--kind", default="full", help=argparse.SUPPRESS)
@@ -290,7 +314,7 @@ def main() -> None:
         print(f"discovery benchmark on {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}", flush=True)
         for size in args.sizes:
             measure(size, args.changed, args.online, before=not args.no_before, before_tree=args.before_tree,
-                    full_only=args.full_only)
+                    full_only=args.full_only, readers=args.readers)
             print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
 
 

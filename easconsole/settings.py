@@ -296,6 +296,11 @@ if EASCONSOLE_METRICS:
                   "django_prometheus.middleware.PrometheusAfterMiddleware"]
 # --- end production and scale-out
 
+# Sessions a full discovery reads with: 2 reads the statistics in a second process (docs/discovery.md).
+EASCONSOLE_DISCOVERY_READERS = int(os.environ.get("EASCONSOLE_DISCOVERY_READERS", "2"))
+# django-q2's workers may start child processes (discovery's second reader).
+Q_CLUSTER["daemonize_workers"] = False
+
 # A wipe not acknowledged within this time is Expired (and raised in Monitoring).
 EASCONSOLE_WIPE_EXPIRY_HOURS = int(os.environ.get("EASCONSOLE_WIPE_EXPIRY_HOURS", str(7 * 24)))
 # How long a worker owns a device action while it sends it; a worker killed mid-send frees it after this.

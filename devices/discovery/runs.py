@@ -54,6 +54,13 @@ def delta_filter_margin() -> dt.timedelta:
     return dt.timedelta(minutes=getattr(settings, "DISCOVERY_DELTA_FILTER_MARGIN_MINUTES", 0))
 
 
+def readers() -> int:
+    """Sessions a full discovery reads with (EASCONSOLE_DISCOVERY_READERS, 2): with 2, the statistics
+    are read by a child process on a second session, counted against the connector's max_concurrency;
+    1 reads everything on one session."""
+    return max(1, int(getattr(settings, "EASCONSOLE_DISCOVERY_READERS", 2)))
+
+
 class DiscoveryBusy(Exception):
     """Another discovery of the connector is queued or running."""
 
@@ -172,7 +179,7 @@ def _read_full(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_pro
     for ou in containers(connector):
         staging.progress(run, phase="Reading devices and statistics")
         on_progress(run)
-        for device, stats in exchange.devices_with_statistics(organizational_unit=ou,
+        for device, stats in exchange.devices_with_statistics(organizational_unit=ou, readers=readers(),
                                                               statistics_properties=records.STATISTICS_KEPT):
             stager.add(device, stats)
         stager.flush()

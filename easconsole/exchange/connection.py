@@ -117,6 +117,16 @@ class Connection:
             if self._held.depth == 0:
                 self._cap.release()
 
+    @contextlib.contextmanager
+    def spare_slot(self, wanted: bool = True) -> Iterator[bool]:
+        """One more of the connector's slots if one is free now (for a second session), else False."""
+        got = wanted and self._cap.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                self._cap.release()
+
     # ---- running ---------------------------------------------------------------------------------------
     def run(self, commands: Sequence[Command], *, write: bool) -> tuple[list[dict[str, Any]], PipelineOutcome, str]:
         """Run a pipeline to the end; raise its first error record. Returns (objects, outcome, server)."""

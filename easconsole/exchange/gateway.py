@@ -14,12 +14,15 @@ from input. Every failure is an `ExchangeError` (see errors.py). A gateway insta
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkable
 
 from . import parsing, preflight as preflight_module
 from .connection import Connection
 from .errors import ExchangeNotSupportedError
+from .failover import site_candidates
 from .operations import CmdletOperations, _required
+from .parallel import ChildReader
 from .transport import Command, PipelineOutcome
 from .values import (AccessRule, CommandResult, ConnectionSettings, DeviceRecord, DeviceStatistics,
                      MailboxPolicy, OrganizationInfo, OrgSettings, PreflightResult, RecipientInfo, ServerInfo)
@@ -45,7 +48,7 @@ class ExchangeGateway(Protocol):
     def device_statistics(self, identity: str) -> DeviceStatistics: ...
     def statistics(self, *, filter: str | None = None) -> Iterator[DeviceStatistics]: ...
     def devices_with_statistics(self, *, filter: str | None = None, organizational_unit: str | None = None,
-                                statistics_properties: Sequence[str] | None = None
+                                statistics_properties: Sequence[str] | None = None, readers: int = 1
                                 ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]: ...
     def device_versions(self, *, organizational_unit: str | None = None) -> Iterator[tuple[Any, Any]]: ...
     def mailboxes(self, *, identity: str | None = None, organizational_unit: str | None = None
@@ -178,23 +181,48 @@ class PsrpGateway(CmdletOperations):
             yield parsing.statistics(props)
 
     def devices_with_statistics(self, *, filter: str | None = None, organizational_unit: str | None = None,
-                                statistics_properties: Sequence[str] | None = None
+                                statistics_properties: Sequence[str] | None = None, readers: int = 1
                                 ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]:
-        """Each device with its statistics: two pipelines streamed side by side on one session and joined
-        by Guid (Identity when absent). Both come in Exchange's order, so little is held in memory.
-        Statistics missing for a device (it vanished mid-way) give None. ``statistics_properties`` keeps
-        only those statistics (the others are None): fewer properties are received much faster.
+        """Each device with its statistics: two pipelines streamed side by side and joined by Guid
+        (Identity when absent). Both come in Exchange's order, so little is held in memory. Statistics
+        missing for a device (it vanished mid-way) give None. ``statistics_properties`` keeps only those
+        statistics (the others are None): fewer properties are received much faster.
+
+        With ``readers`` 2 (and a second slot of the connector's ``max_concurrency`` free), the
+        statistics are read and decoded by a child process on a second session, in parallel with the
+        devices read here (parallel.py); otherwise, or when the child cannot start, both pipelines run
+        on this session.
         """
         conn = self._connection
-        with conn.slot():
+        pipeline = self._statistics_pipeline(filter, organizational_unit, statistics_properties)
+        with conn.slot(), conn.spare_slot(readers > 1) as spare:
             devices = conn.stream([self._device_query("Unlimited", filter, organizational_unit)], fast=True)
-            stats = conn.stream(self._statistics_pipeline(filter, organizational_unit, statistics_properties),
-                                strict=False, outcome=PipelineOutcome(), fast=True)
+            reader = self._child_reader(pipeline) if spare else None
+            rows = None if reader else conn.stream(pipeline, strict=False, outcome=PipelineOutcome(), fast=True)
             try:
-                yield from _join(devices, stats)
+                yield from _join(devices, iter(reader) if reader else map(parsing.statistics, rows))
             finally:
                 devices.close()
-                stats.close()
+                if rows is not None:
+                    rows.close()
+                if reader is not None:
+                    reader.close()
+
+    def _child_reader(self, pipeline: list[Command]) -> ChildReader | None:
+        """The statistics read by a child process on its own session (parallel.py), preferably on
+        another Client Access server of the site than this session's; None when it cannot start."""
+        conn = self._connection
+        conn.ensure()
+        settings = self.settings
+        current = conn.failover.current
+        if current is not None:
+            others = [c for c in site_candidates(current.site, settings.sites[current.site], conn.failover.known_servers)
+                      if c.kind in ("configured", "cas") and c.address.lower() != current.address.lower()]
+            if others:
+                settings = dataclasses.replace(settings, sites={current.site: others[0].address, **{
+                    site: server for site, server in settings.sites.items() if site != current.site}})
+        reader = ChildReader(settings, conn.failover.known_servers, pipeline, parse="statistics")
+        return reader if reader.start() else None
 
     def device_versions(self, *, organizational_unit: str | None = None) -> Iterator[tuple[Any, Any]]:
         """(Guid, WhenChanged) of every device, cheaply: Get-ActiveSyncDevice -ResultSize Unlimited |
@@ -265,7 +293,7 @@ def _key(item: DeviceRecord | DeviceStatistics) -> str:
     return str(item.guid) if item.guid is not None else item.identity.lower()
 
 
-def _join(devices: Iterator[dict[str, Any]], stats: Iterator[dict[str, Any]]
+def _join(devices: Iterator[dict[str, Any]], stats: Iterator[DeviceStatistics]
           ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]:
     """Join two streams in (mostly) the same order, holding only what is out of step."""
     waiting_stats: dict[str, DeviceStatistics] = {}
@@ -274,10 +302,9 @@ def _join(devices: Iterator[dict[str, Any]], stats: Iterator[dict[str, Any]]
         device = parsing.device(props)
         key = _key(device)
         while key not in waiting_stats and not stats_done:
-            row = next(stats, None)
-            if row is None:
+            stat = next(stats, None)
+            if stat is None:
                 stats_done = True
                 break
-            stat = parsing.statistics(row)
             waiting_stats[_key(stat)] = stat
         yield device, waiting_stats.pop(key, None)

@@ -274,9 +274,10 @@ class RestGateway(CmdletOperations):
                 yield stats
 
     def devices_with_statistics(self, *, filter: str | None = None, organizational_unit: str | None = None,
-                                statistics_properties: Sequence[str] | None = None
+                                statistics_properties: Sequence[str] | None = None, readers: int = 1
                                 ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]:
-        """Each device with its statistics, a page at a time: only one page is held in memory."""
+        """Each device with its statistics, a page at a time: only one page is held in memory.
+        (``readers`` is for Remote PowerShell's parallel reading; REST reads one page at a time.)"""
         page: list[DeviceRecord] = []
         for props in self._call("Get-ActiveSyncDevice", self._device_params("Unlimited", filter, organizational_unit)):
             page.append(parsing.device(props))

@@ -163,6 +163,7 @@ def worker(kind: str, server: dict, var_dir: str, decoder: str = "fast", tree: s
     env = {**os.environ, "EASCONSOLE_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING", "BENCH_DECODER": decoder}
     if readers is not None:
         env["EASCONSOLE_DISCOVERY_READERS"] = str(readers)
+        env["EASCONSOLE_DISCOVERY_PARALLEL_FROM"] = "0"  # a fresh database has no earlier run to size the organization
     env.pop("DATABASE_URL", None)
     children, simulator = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_seconds(server["pid"])
     done = subprocess.run([sys.executable, os.path.join(tree, "bench", "discovery.py"), "--phase", "discover",

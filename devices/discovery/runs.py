@@ -54,11 +54,15 @@ def delta_filter_margin() -> dt.timedelta:
     return dt.timedelta(minutes=getattr(settings, "DISCOVERY_DELTA_FILTER_MARGIN_MINUTES", 0))
 
 
-def readers() -> int:
+def readers(previous: DiscoveryRun | None) -> int:
     """Sessions a full discovery reads with (EASCONSOLE_DISCOVERY_READERS, 2): with 2, the statistics
     are read by a child process on a second session, counted against the connector's max_concurrency;
-    1 reads everything on one session."""
-    return max(1, int(getattr(settings, "EASCONSOLE_DISCOVERY_READERS", 2)))
+    1 reads everything on one session. A second session is worth its start (about a second) only for
+    an organization whose last discovery read EASCONSOLE_DISCOVERY_PARALLEL_FROM devices or more (20,000;
+    docs/discovery.md has the figures); a first discovery reads on one session."""
+    wanted = max(1, int(getattr(settings, "EASCONSOLE_DISCOVERY_READERS", 2)))
+    size = previous.devices_seen if previous else 0
+    return wanted if size >= getattr(settings, "EASCONSOLE_DISCOVERY_PARALLEL_FROM", 20_000) else 1
 
 
 class DiscoveryBusy(Exception):
@@ -109,7 +113,7 @@ def execute(run: DiscoveryRun, *, gateway_factory=None, on_progress: Progress | 
             DiscoveryRun.objects.filter(pk=run.pk).update(kind=run.kind)
         with gateway_factory(connector) as exchange:
             if run.kind == DiscoveryRun.Kind.FULL:
-                _read_full(run, connector, exchange, on_progress)
+                _read_full(run, connector, exchange, on_progress, readers(previous))
                 full_read.send(sender=DiscoveryRun, connector=connector, exchange=exchange)
             else:
                 _read_delta(run, connector, exchange, on_progress)
@@ -168,7 +172,7 @@ def delta_discovery(run: DiscoveryRun, **kwargs) -> DiscoveryRun:
     return execute(run, **kwargs)
 
 
-def _read_full(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_progress: Progress) -> None:
+def _read_full(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_progress: Progress, sessions: int) -> None:
     for ou in containers(connector):
         staging.progress(run, phase="Reading mailboxes")
         on_progress(run)
@@ -179,7 +183,7 @@ def _read_full(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_pro
     for ou in containers(connector):
         staging.progress(run, phase="Reading devices and statistics")
         on_progress(run)
-        for device, stats in exchange.devices_with_statistics(organizational_unit=ou, readers=readers(),
+        for device, stats in exchange.devices_with_statistics(organizational_unit=ou, readers=sessions,
                                                               statistics_properties=records.STATISTICS_KEPT):
             stager.add(device, stats)
         stager.flush()

@@ -29,6 +29,12 @@ def exchange():
         yield sim
 
 
+@pytest.fixture(autouse=True)
+def parallel_at_any_size(settings):
+    """The organization here is small: read in parallel whatever its size (20,000 devices by default)."""
+    settings.EASCONSOLE_DISCOVERY_PARALLEL_FROM = 0
+
+
 @pytest.fixture
 def control(control, exchange):
     yield control
@@ -170,7 +176,7 @@ def test_a_real_worker_reads_the_statistics_in_a_second_process(exchange, contro
     connector = installed_connector(exchange, install=False)
     since = control.since
     run = discovery_request(connector=connector, kind="full", user=None)
-    start_qcluster()  # django-q2 workers are daemonic unless told otherwise, and then may start no process
+    start_qcluster(EASCONSOLE_DISCOVERY_PARALLEL_FROM="0")  # django-q2 workers are daemonic unless told otherwise, and then may start no process
 
     wait_until(lambda: DiscoveryRun.objects.get(pk=run.pk).state in (DiscoveryRun.State.SUCCEEDED, DiscoveryRun.State.FAILED),
                timeout=60, message="the worker ran the discovery")
@@ -183,3 +189,18 @@ def test_a_real_worker_reads_the_statistics_in_a_second_process(exchange, contro
     assert len(parent_on) == 1 and statistics_on and not statistics_on & parent_on, (parent_on, statistics_on)
     assert not logs.tail("EasDisc.log", text="was not possible")
     wait_until(lambda: open_pools(control) == 0, timeout=10, message=str(control.state()["shells"]))
+
+
+def test_an_organization_smaller_than_the_threshold_is_read_on_one_session(exchange, control, settings):
+    settings.EASCONSOLE_DISCOVERY_PARALLEL_FROM = 20_000  # the default: 400 devices here
+    connector = installed_connector(exchange, install=False)
+    since = control.since
+    seen = []
+
+    run = discovery.full_discovery(new_run(connector), on_progress=lambda run: seen.append(len(readers_running())))
+
+    assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
+    assert seen and not any(seen)
+    calls = control.calls(since)
+    assert {c["server"] for c in calls if c["cmdlet"] == "Get-ActiveSyncDeviceStatistics"} <= \
+        {c["server"] for c in calls if c["cmdlet"] == "Get-Mailbox"}

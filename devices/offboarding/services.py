@@ -164,7 +164,7 @@ def block_mailbox(offboarding_id: int) -> Offboarding | None:
     """Turn ActiveSync off for the offboarded mailbox (the task's body); retried while Exchange cannot be reached."""
     now = timezone.now()
     with transaction.atomic():
-        offboarding = (Offboarding.objects.select_for_update().select_related("connector", "requested_by")
+        offboarding = (Offboarding.objects.select_for_update(of=("self",)).select_related("connector", "requested_by")
                        .filter(pk=offboarding_id, block_state=Block.REQUESTED).exclude(block_next_attempt_at__gt=now).first())
         if offboarding is None:
             return None

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import factory.random
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -17,6 +18,12 @@ from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNTS, ControlClien
 from tests.personas import make_persona
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _same_fake_data_every_run(request):
+    """The factories' names and dates are the same on every run of a test, so a failure repeats."""
+    factory.random.reseed_random(request.node.nodeid)
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,7 @@ _MODEL_FIELDS = {f.name: f for f in Device._meta.concrete_fields}
 DATETIME_FIELDS = frozenset(n for n in DATA_FIELDS if _MODEL_FIELDS[n].get_internal_type() == "DateTimeField")
 _MAX_LENGTH = {n: _MODEL_FIELDS[n].max_length for n in DATA_FIELDS if _MODEL_FIELDS[n].max_length}
 _NULLABLE = frozenset(n for n in DATA_FIELDS if _MODEL_FIELDS[n].null)
+_RULES = tuple((n, _MAX_LENGTH.get(n), n in _NULLABLE) for n in DATA_FIELDS)  # what clean() does to each field
 
 # The statistics fields copied as they are (device field name -> DeviceStatistics attribute).
 _FROM_STATISTICS = {
@@ -184,14 +185,16 @@ def clean(values: dict[str, Any], *, device: str = "") -> dict[str, Any]:
     """Fit values to the model: None becomes "" where the column is not nullable; long text is cut;
     text the database cannot take is made storable, and EasDisc.log says so, naming ``device``."""
     out = {}
-    for name in DATA_FIELDS:
-        value = values.get(name)
-        if value is None and name not in _NULLABLE:
-            value = ""
-        if isinstance(value, str) and name in _MAX_LENGTH:
-            value = value[:_MAX_LENGTH[name]]
+    get = values.get
+    for name, limit, nullable in _RULES:
+        value = get(name)
+        if value is None:
+            if not nullable:
+                value = ""
+        elif limit is not None and isinstance(value, str):
+            value = value[:limit]
         out[name] = value
-    if unstorable("".join(v for v in out.values() if isinstance(v, str))):  # one look for the usual device
+    if unstorable("".join([v for v in out.values() if isinstance(v, str)])):  # one look for the usual device
         _make_storable(out, device)
     return out
 

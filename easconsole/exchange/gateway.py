@@ -171,6 +171,12 @@ class PsrpGateway(CmdletOperations):
         return [self._device_query("Unlimited", filter, organizational_unit), ("Get-ActiveSyncDeviceStatistics", []),
                 ("Select-Object", [("Property", kept)])]
 
+    def _device_pipeline(self, filter: str | None, organizational_unit: str | None) -> list[Command]:
+        """Get-ActiveSyncDevice | Select-Object <the properties a DeviceRecord is made of>: the same records as
+        from the whole objects, with about two thirds of their properties to send and decode."""
+        return [self._device_query("Unlimited", filter, organizational_unit),
+                ("Select-Object", [("Property", list(parsing.DEVICE_PROPERTIES))])]
+
     def statistics(self, *, filter: str | None = None) -> Iterator[DeviceStatistics]:
         """Statistics of every device in one streamed pipeline:
         Get-ActiveSyncDevice | Get-ActiveSyncDeviceStatistics | Select-Object <the properties kept>.
@@ -196,7 +202,7 @@ class PsrpGateway(CmdletOperations):
         conn = self._connection
         pipeline = self._statistics_pipeline(filter, organizational_unit, statistics_properties)
         with conn.slot(), conn.spare_slot(readers > 1) as spare:
-            devices = conn.stream([self._device_query("Unlimited", filter, organizational_unit)], fast=True)
+            devices = conn.stream(self._device_pipeline(filter, organizational_unit), fast=True)
             reader = self._child_reader(pipeline) if spare else None
             rows = None if reader else conn.stream(pipeline, strict=False, outcome=PipelineOutcome(), fast=True)
             try:

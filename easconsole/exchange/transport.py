@@ -20,7 +20,7 @@ from pypsrp.exceptions import (AuthenticationError, InvalidPSRPOperation, WinRME
 from pypsrp.powershell import PowerShell, PSInvocationState, RunspacePool
 from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
 
-from . import certificates, clixml_decoder, kerberos, pypsrp_tuning, shells
+from . import certificates, clixml_decoder, fast_receive, kerberos, pypsrp_tuning, shells
 from .errors import (ExchangeCommandError, ExchangeConnectionError, ExchangeError, ExchangeObjectNotFound,
                      ExchangePermissionError, ExchangeThrottledError, throttle_wait)
 from .parsing import properties
@@ -365,8 +365,10 @@ class Session:
             try:
                 ps.begin_invoke()
                 started = True
+                # The bulk reads' Receives are reassembled without pypsrp's objects (fast_receive.py).
+                poll = (lambda: fast_receive.poll(ps)) if fast and TUNED and clixml_decoder.ENABLED else ps.poll_invoke
                 while ps.state == PSInvocationState.RUNNING:
-                    ps.poll_invoke()
+                    poll()
                     self.last_used = time.monotonic()
                     if ps.output:
                         batch = list(ps.output)

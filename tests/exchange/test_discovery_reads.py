@@ -6,6 +6,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from easconsole.exchange import parsing
 from easconsole.exchange.errors import ExchangeObjectNotFound
 from easconsole.exchange.gateway import PsrpGateway
 from easconsole.exchange.simulator.testing import ControlClient, running_simulator
@@ -81,4 +82,13 @@ def test_statistics_can_be_narrowed_to_what_is_kept(gateway: PsrpGateway, log: C
     assert all(s.last_success_sync == full[d.guid].last_success_sync and s.status == full[d.guid].status
                and s.device_model is None for d, s in narrow)
     selected = [c["parameters"]["Property"] for c in log.since() if c["cmdlet"] == "Select-Object"]
-    assert selected == [["LastSuccessSync", "Status", "Guid", "Identity"]]
+    assert sorted(selected) == sorted([["LastSuccessSync", "Status", "Guid", "Identity"], list(parsing.DEVICE_PROPERTIES)])
+
+
+def test_devices_read_with_their_statistics_are_the_devices_exchange_has(gateway: PsrpGateway, log: CallLog) -> None:
+    """The device pipeline selects only the properties a DeviceRecord is made of: the records are the same."""
+    log.mark()
+    assert [device for device, _ in gateway.devices_with_statistics()] == list(gateway.devices())
+    device_pipelines = [c for c in log.since() if c["cmdlet"] == "Select-Object"
+                        and c["parameters"]["Property"] == list(parsing.DEVICE_PROPERTIES)]
+    assert len(device_pipelines) == 1

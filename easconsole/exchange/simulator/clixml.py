@@ -44,9 +44,18 @@ LIST_TYPE_NAMES = (
 )
 
 
+_PLAIN: set[str] = set()  # strings seen to need no escape (device types, OS names, policies...: the same few)
+
+
 def escape(text: str) -> str:
     """Escape a string for a CLIXML text node (XML entities plus PowerShell's _xHHHH_ form)."""
+    if text in _PLAIN:
+        return text
     if not _NEEDS_ESCAPE.search(text):
+        if len(text) < 64:
+            if len(_PLAIN) > 100_000:
+                _PLAIN.clear()
+            _PLAIN.add(text)
         return text
     text = _UNDERSCORE_X.sub(r"_x005F_\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -80,10 +80,15 @@ def get_command(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None) 
         yield Record((type_name, "System.Management.Automation.CommandInfo", "System.Object"), props, name)
 
 
+@functools.lru_cache(maxsize=64)
+def _has_wildcard(patterns: tuple[str, ...]) -> bool:
+    return any(ch in pattern for pattern in patterns for ch in "*?[")
+
+
 def _select_names(record: Record, patterns: list[str]) -> list[str]:
     """The output's property names: as the caller typed them (PowerShell names a selected property
     after the -Property argument, `deviceid` gives `deviceid`); a wildcard gives the object's own names."""
-    if not any(ch in pattern for pattern in patterns for ch in "*?["):
+    if not _has_wildcard(tuple(patterns)):
         return list(_typed_names(tuple(patterns)))  # the same for every object: worked out once
     names: list[str] = []
     taken: set[str] = set()
@@ -142,10 +147,28 @@ def select_object(ctx: Context, p: dict[str, Any], pipe: Iterable[Record] | None
         yield from out
 
 
+# (the record's property names, the names selected, the names excluded) -> ((output name, the record's
+# name or None), ...): a pipeline projects thousands of records of the same shape the same way.
+_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...], frozenset[str]], tuple[tuple[str, str | None], ...]] = {}
+
+
+def _plan(have: tuple[str, ...], names: tuple[str, ...], excluded: frozenset[str]) -> tuple[tuple[str, str | None], ...]:
+    key = (have, names, excluded)
+    plan = _PLANS.get(key)
+    if plan is None:
+        source = {n.lower(): n for n in have}  # of two names differing only in case, the last one
+        plan = tuple((n, source.get(n.lower())) for n in names if n.lower() not in excluded)
+        if len(_PLANS) > 256:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
+
+
 def _project(record: Record, patterns: list[str] | None, excluded: set[str]) -> list[Output]:
-    names = _select_names(record, patterns) if patterns else list(record.properties)
-    values = {n.lower(): v for n, v in record.properties.items()}
-    props = {n: values.get(n.lower()) for n in names if n.lower() not in excluded}
-    text = "@{" + "; ".join(f"{k}={plain(v) if v is not None else ''}" for k, v in props.items()) + "}"
+    have = record.properties
+    names = _select_names(record, patterns) if patterns else list(have)
+    props = {n: None if k is None else have[k] for n, k in _plan(tuple(have), tuple(names), frozenset(excluded))}
+    text = "@{" + "; ".join([f"{k}={v}" if type(v) is str else f"{k}=" if v is None else f"{k}={plain(v)}"
+                             for k, v in props.items()]) + "}"
     types = (f"Selected.{record.type_names[0]}", "System.Management.Automation.PSCustomObject", "System.Object")
     return [Record(types, props, text)]

@@ -22,6 +22,7 @@ from devices.discovery import records, staging
 from devices.discovery.apply import StaleRun, apply_run
 from devices.discovery.staging import DeviceStager
 from devices.models import Device, DiscoveryRun
+from easconsole.exchange.errors import ExchangeCommandError
 from easconsole.logs import easdisc
 from easconsole.models import ExchangeConnector
 from easconsole.services import connectors as connector_services
@@ -212,10 +213,29 @@ def _read_delta(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_pr
     for ou in containers(connector):
         staging.progress(run, phase=f"Reading {changes['count']} added or changed devices")
         on_progress(run)
-        for device, stats in exchange.devices_with_statistics(filter=changed_filter, organizational_unit=ou,
-                                                              statistics_properties=records.STATISTICS_KEPT):
-            stager.add(device, stats)
-        stager.flush()
+        try:
+            _read_changed(exchange, stager, changed_filter, ou)
+        except ExchangeCommandError as exc:
+            if changed_filter is None or not _filter_refused(exc):
+                raise
+            # An Exchange that cannot filter its devices on WhenChanged refuses the parameter before it
+            # sends anything: read the container in full instead (slower, the same result).
+            easdisc.warning("Exchange cannot filter devices on WhenChanged (%s); reading every device of %s",
+                            exc.reason, ou or "the organization")
+            changed_filter = None
+            _read_changed(exchange, stager, None, ou)
+
+
+def _read_changed(exchange, stager: DeviceStager, changed_filter: str | None, ou: str | None) -> None:
+    for device, stats in exchange.devices_with_statistics(filter=changed_filter, organizational_unit=ou,
+                                                          statistics_properties=records.STATISTICS_KEPT):
+        stager.add(device, stats)
+    stager.flush()
+
+
+def _filter_refused(exc: ExchangeCommandError) -> bool:
+    """Exchange's answer to a -Filter on a property it cannot filter on (a parameter binding failure)."""
+    return "ParameterBinding" in f"{exc.fq_error_id} {exc.exception_type}" and "WhenChanged" in str(exc.reason)
 
 
 def _changes(run: DiscoveryRun, connector: ExchangeConnector) -> dict:

@@ -121,6 +121,30 @@ def test_delta_picks_up_added_changed_and_removed_devices(connect, control):
         assert ["Guid", "WhenChanged"] in [c["parameters"].get("Property") for c in calls if c["cmdlet"] == "Select-Object"]
 
 
+def test_a_delta_reads_every_device_where_exchange_cannot_filter_on_when_changed(connect, control, monkeypatch):
+    """The reference does not list WhenChanged among Get-ActiveSyncDevice's filterable properties: an
+    Exchange that refuses it still gets a correct delta, read in full, and the log says why."""
+    from easconsole.exchange.simulator.cmdlets import devices as simulated_devices
+
+    connector = connect(install=False)
+    assert discovery.full_discovery(new_run(connector)).state == DiscoveryRun.State.SUCCEEDED
+    changed = Device.objects.filter(connector=connector).first()
+    control.change_device(changed.identity, model="Pixel 9 Pro")
+    monkeypatch.delitem(simulated_devices.DEVICE_FILTER, "WhenChanged")
+    since = control.calls()[-1]["seq"]
+
+    run = discovery.delta_discovery(new_run(connector, "delta"))
+
+    assert run.state == DiscoveryRun.State.SUCCEEDED and run.kind == "delta", run.error
+    assert Device.objects.get(pk=changed.pk).device_model == "Pixel 9 Pro"
+    assert run.devices_seen == Device.objects.filter(connector=connector).count()  # read in full
+    listing = "Get-MobileDevice" if connector.is_online else "Get-ActiveSyncDevice"
+    filters = [c["parameters"].get("Filter") for c in control.calls(since) if c["cmdlet"] == listing]
+    assert any(f and f.startswith("WhenChanged -ge '") for f in filters)  # tried first
+    messages = [line.message for line in logs.tail("EasDisc.log")]
+    assert any("Exchange cannot filter devices on WhenChanged" in m for m in messages)
+
+
 def test_a_delta_without_an_earlier_run_is_a_full_discovery(exchange, control):
     connector = installed_connector(exchange, install=False)
     run = discovery.delta_discovery(new_run(connector, "delta"))

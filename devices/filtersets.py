@@ -17,6 +17,7 @@ from devices.models import Collection, Device
 from devices.selectors import collections_for
 from easconsole import words
 from easconsole.filtersets import SearchFilterSet, YesNoFilter
+from easconsole.lean import LeanForm
 from easconsole.models import ExchangeConnector
 from easconsole.text import visible
 
@@ -94,6 +95,7 @@ class DeviceFilterSet(SearchFilterSet):
 
     class Meta:
         model = Device
+        form = LeanForm  # its widgets written in Python: the form is on every page of the device list
         fields = ["q", "device_type", "os_family", "access_state", "status", "policy", "connector", "collection", "inactive_days",
                   "sync_age", "missing"]
 

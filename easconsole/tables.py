@@ -1,18 +1,15 @@
 """Tables of the Administration, Monitoring and Reports workspaces, and the columns every table shares."""
-import html
-
 import django_tables2 as tables
 from django.db import models
-from django.utils.formats import localize
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeData, SafeString, mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_q.models import Task
 from django_tables2 import utils as tables_utils
 from django_tables2.columns import library
 
 from easconsole import auditwords, text
+from easconsole.lean import escape, template_writes
 from easconsole.models import AuditEvent, ConsoleAccount, Role, RoleAssignment, Site
 
 _signatures: dict = {}
@@ -108,15 +105,15 @@ class LeanRowsMixin:
             elif callable(value):
                 wanted, catch_all = tables_utils.signature(value)
                 if catch_all:
-                    parts.append((_escape(name), value, tuple(arguments)))
+                    parts.append((escape(name), value, tuple(arguments)))
                 elif set(wanted) <= arguments.keys():  # otherwise django-tables2 gives None: no attribute
-                    parts.append((_escape(name), value, tuple(wanted)))
+                    parts.append((escape(name), value, tuple(wanted)))
             elif value is not None:
-                parts.append(f'{_escape(name)}="{_escape(value)}"')
+                parts.append(f'{escape(name)}="{escape(value)}"')
         if "class" not in self.row_attrs:
             parts.append(_CLASS)
         css = self.row_attrs.get("class")
-        classes = [f'class="{_escape(f"{css} {parity}" if css else parity)}"' for parity in ("even", "odd")]
+        classes = [f'class="{escape(f"{css} {parity}" if css else parity)}"' for parity in ("even", "odd")]
 
         def attrs(record, odd: int) -> str:
             arguments["record"] = record
@@ -130,7 +127,7 @@ class LeanRowsMixin:
                     name, function, wanted = part
                     value = function(**{key: arguments[key] for key in wanted})
                     if value is not None:
-                        written.append(f'{name}="{_escape(value)}"')
+                        written.append(f'{name}="{escape(value)}"')
             return " ".join(written)
 
         return attrs
@@ -140,7 +137,7 @@ class LeanRowsMixin:
             values = tables_utils.computed_values(self.row_attrs, kwargs={"table": self, "record": record})
             parity = "odd" if odd else "even"
             values["class"] = f"{values['class']} {parity}" if values.get("class") else parity
-            return " ".join(f'{_escape(name)}="{_escape(value)}"' for name, value in values.items()
+            return " ".join(f'{escape(name)}="{escape(value)}"' for name, value in values.items()
                             if value is not None and name not in tables_utils.AttributeDict.blacklist)
 
         return attrs
@@ -152,11 +149,11 @@ class LeanRowsMixin:
         wanted, catch_all = tables_utils.signature(render)
         field = accessor.get_field(self._meta.model)
         if bound.link or catch_all or not set(wanted) <= self.LEAN_ARGUMENTS or getattr(field, "choices", None):
-            return lambda row, record: _as_template_writes(row.get_cell(bound.name))
+            return lambda row, record: template_writes(row.get_cell(bound.name))
         arguments = {"column": column, "bound_column": bound, "table": self}
         arguments = {name: value for name, value in arguments.items() if name in wanted}
         written: dict[str, str] | None = {} if list(wanted) == ["value"] else None  # this page's texts, written
-        empty = _as_template_writes(default) if not callable(default) else None
+        empty = template_writes(default) if not callable(default) else None
         resolve = accessor.resolve
 
         def cell(row, record) -> str:
@@ -165,17 +162,17 @@ class LeanRowsMixin:
             except Exception:  # a missing related row: django-tables2 shows the default
                 value = None
             if value in column.empty_values:
-                return empty if empty is not None else _as_template_writes(bound.default)
+                return empty if empty is not None else template_writes(bound.default)
             if written is not None and type(value) is str:
                 html = written.get(value)
                 if html is None:
-                    html = written[value] = _as_template_writes(render(value=value))
+                    html = written[value] = template_writes(render(value=value))
                 return html
             if "value" in wanted:
                 arguments["value"] = value
             if "record" in wanted:
                 arguments["record"] = record
-            return _as_template_writes(render(**arguments))
+            return template_writes(render(**arguments))
 
         return cell
 
@@ -194,11 +191,11 @@ def _lean_checkbox(bound, accessor):
         if name in tables_utils.AttributeDict.blacklist:
             continue
         if value is _VALUE or callable(value):
-            parts.append((_escape(name), value))
+            parts.append((escape(name), value))
         elif isinstance(value, dict):
-            return lambda row, record: _as_template_writes(row.get_cell(bound.name))
+            return lambda row, record: template_writes(row.get_cell(bound.name))
         elif value is not None:
-            parts.append(f'{_escape(name)}="{_escape(value)}"')
+            parts.append(f'{escape(name)}="{escape(value)}"')
 
     def cell(row, record) -> str:
         try:
@@ -206,7 +203,7 @@ def _lean_checkbox(bound, accessor):
         except Exception:  # a missing related row: django-tables2 shows the default
             value = None
         if value in column.empty_values:
-            return _as_template_writes(bound.default)
+            return template_writes(bound.default)
         written = []
         for part in parts:
             if isinstance(part, str):
@@ -218,27 +215,13 @@ def _lean_checkbox(bound, accessor):
             else:
                 computed = tables_utils.call_with_appropriate(given, {"record": record, "value": value})
             if computed is not None:
-                written.append(f'{name}="{_escape(computed)}"')
+                written.append(f'{name}="{escape(computed)}"')
         return f"<input {' '.join(written)} />"
 
     return cell
 
 
 _VALUE = object()  # the checkbox's value, the record's (accessor's) value
-
-
-def _escape(value) -> str:
-    """``conditional_escape`` without its wrapper for lazy arguments: one or two calls per cell of a page."""
-    if isinstance(value, str):
-        return value if isinstance(value, SafeData) else html.escape(value)
-    return conditional_escape(value)
-
-
-def _as_template_writes(value) -> str:
-    """``{{ value }}`` in a template: local time, localized, escaped unless safe."""
-    if isinstance(value, str):  # text is neither a time nor a number: written as it is, escaped unless safe
-        return value if isinstance(value, SafeData) else html.escape(value)
-    return conditional_escape(str(localize(template_localtime(value))))
 
 
 class SiteTable(ConsoleTable):

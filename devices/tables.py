@@ -11,7 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.timezone import get_current_timezone, localtime
 from django.utils.html import format_html
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from devices.filtersets import POLICY_STATES
@@ -23,6 +23,9 @@ from easconsole.words import word, worded
 
 ACCESS_STYLES = {"Allowed": "success", "Blocked": "danger", "Quarantined": "warning", "DeviceDiscovery": "info"}
 WIPE_STYLES = {"DeviceWipePending": "warning", "DeviceWipeSucceeded": "danger", "DeviceBlocked": "secondary"}
+
+
+_COLUMN_CHOICES: dict = {}
 
 
 class ChooseColumnsMixin:
@@ -45,7 +48,12 @@ class ChooseColumnsMixin:
 
     @classmethod
     def column_choices(cls) -> list[tuple[str, str]]:
-        return [(name, capfirst(str(cls.base_columns[name].verbose_name or name))) for name in cls.choosable_columns()]
+        """The columns' names and labels, translated once per language (the chooser is on every page of the list)."""
+        key = (cls, get_language())
+        if key not in _COLUMN_CHOICES:
+            _COLUMN_CHOICES[key] = [(name, capfirst(str(cls.base_columns[name].verbose_name or name)))
+                                    for name in cls.choosable_columns()]
+        return list(_COLUMN_CHOICES[key])
 
     @classmethod
     def clean_columns(cls, columns) -> list[str]:

@@ -74,8 +74,10 @@ def prepare(database_url: str, devices: int) -> list[int]:
     if not Device.objects.exists():
         device_list.seed(devices)
     device_list.operator("operator")
-    with connection.cursor() as cursor:  # fresh statistics, as autovacuum keeps them in a running database
-        cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        # Fresh statistics and visibility map, as autovacuum keeps them in a running database (a server with
+        # autovacuum off, as on test machines, would otherwise count the devices from the table: 13 ms, not 4).
+        cursor.execute("VACUUM ANALYZE")
     return list(Device.objects.filter(missing_since__isnull=True).order_by("?").values_list("pk", flat=True)[:500])
 
 

@@ -16,7 +16,8 @@ from devices.history import ACCESS_TOKENS, sync_age_choices, sync_age_q
 from devices.models import Collection, Device
 from devices.selectors import collections_for
 from easconsole import words
-from easconsole.filtersets import SearchFilterSet, YesNoFilter
+from easconsole.filtersets import FewModelChoiceFilter, SearchFilterSet, YesNoFilter
+from easconsole.lean import LeanForm
 from easconsole.models import ExchangeConnector
 from easconsole.text import visible
 
@@ -80,9 +81,9 @@ class DeviceFilterSet(SearchFilterSet):
     access_state = django_filters.ChoiceFilter(label=_("Access state"), choices=ACCESS_STATES, empty_label=_("Any"))
     status = django_filters.ChoiceFilter(label=_("Wipe status"), choices=WIPE_STATUSES, empty_label=_("Any"))
     policy = django_filters.ChoiceFilter(label=_("Policy"), choices=POLICY_STATES, empty_label=_("Any"), method="filter_policy")
-    connector = django_filters.ModelChoiceFilter(label=_("Connector"), queryset=ExchangeConnector.objects.order_by("name"),
+    connector = FewModelChoiceFilter(label=_("Connector"), queryset=ExchangeConnector.objects.order_by("name"),
                                                  empty_label=_("Any"))
-    collection = django_filters.ModelChoiceFilter(label=_("Collection"), queryset=Collection.objects.none(),
+    collection = FewModelChoiceFilter(label=_("Collection"), queryset=Collection.objects.none(),
                                                   method="filter_collection", empty_label=_("Any"))
     inactive_days = django_filters.NumberFilter(
         label=_("Inactive for more than (days)"), method="filter_inactive", min_value=0, max_value=36_500,
@@ -94,6 +95,7 @@ class DeviceFilterSet(SearchFilterSet):
 
     class Meta:
         model = Device
+        form = LeanForm  # its widgets written in Python: the form is on every page of the device list
         fields = ["q", "device_type", "os_family", "access_state", "status", "policy", "connector", "collection", "inactive_days",
                   "sync_age", "missing"]
 

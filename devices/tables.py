@@ -1,15 +1,18 @@
 """Tables of Assets and Compliance."""
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 
 import django_tables2 as tables
 from django.utils import dateformat
+from django.urls import reverse
 from django.utils.encoding import force_str
+from django.utils.functional import cached_property
 from django.utils.timezone import get_current_timezone, localtime
 from django.utils.html import format_html
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from devices.filtersets import POLICY_STATES
@@ -23,6 +26,18 @@ ACCESS_STYLES = {"Allowed": "success", "Blocked": "danger", "Quarantined": "warn
 WIPE_STYLES = {"DeviceWipePending": "warning", "DeviceWipeSucceeded": "danger", "DeviceBlocked": "secondary"}
 
 
+_COLUMN_CHOICES: dict = {}
+
+
+class _ColumnsCopiedOnePerTable(dict):
+    """A table's ``base_columns``, which django-tables2 deep-copies for every table it makes: some 1,700 copies
+    for the device list's 33 columns, a tenth of the page's CPU. A table only sets attributes on its columns
+    (``visible``, ``accessor``, ``current_value``), never changes what they hold, so copying each column is enough."""
+
+    def __deepcopy__(self, memo):
+        return {name: copy.copy(column) for name, column in self.items()}
+
+
 class ChooseColumnsMixin:
     """A table whose optional columns the user picks (``columns``); ``Meta.default_columns`` otherwise.
 
@@ -30,6 +45,10 @@ class ChooseColumnsMixin:
     """
 
     always = ("name",)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.base_columns = _ColumnsCopiedOnePerTable(cls.base_columns)
 
     def __init__(self, *args, columns=None, **kwargs):
         chosen = self.clean_columns(columns)
@@ -43,7 +62,12 @@ class ChooseColumnsMixin:
 
     @classmethod
     def column_choices(cls) -> list[tuple[str, str]]:
-        return [(name, capfirst(str(cls.base_columns[name].verbose_name or name))) for name in cls.choosable_columns()]
+        """The columns' names and labels, translated once per language (the chooser is on every page of the list)."""
+        key = (cls, get_language())
+        if key not in _COLUMN_CHOICES:
+            _COLUMN_CHOICES[key] = [(name, capfirst(str(cls.base_columns[name].verbose_name or name)))
+                                    for name in cls.choosable_columns()]
+        return list(_COLUMN_CHOICES[key])
 
     @classmethod
     def clean_columns(cls, columns) -> list[str]:
@@ -81,6 +105,7 @@ def export_rows(table, queryset):
 
 
 POLICY_LABELS = dict(POLICY_STATES)
+_ANY_PK = 987654321  # stands for a device's id in its URL, reversed once per table
 
 
 class DateTimeColumn(tables.Column):
@@ -144,15 +169,27 @@ class DeviceTable(ChooseColumnsMixin, LeanRowsMixin, ConsoleTable):
         empty_text = _("No devices match.")
         template_name = "devices/_table.html"
         attrs = {"class": "table table-sm table-hover align-middle console-table small text-nowrap"}
+        row_attrs = {**ConsoleTable.Meta.row_attrs, "hx-get": lambda table, record: f"{table.device_url(record.pk)}?pane=1"}
+
+    def device_url(self, pk: int) -> str:
+        """``Device.get_absolute_url``, reversed once per table rather than twice per row (a fifteenth of the page's CPU)."""
+        parts = self.__dict__.get("_device_url_parts")
+        if parts is None:
+            parts = self._device_url_parts = reverse("devices:device_detail", args=[_ANY_PK]).rpartition(str(_ANY_PK))
+        return f"{parts[0]}{pk}{parts[2]}"
+
+    @cached_property
+    def _name_texts(self) -> tuple[str, str, str]:
+        return gettext("Device ID: %(id)s"), gettext("Exchange no longer has this device"), gettext("missing")
 
     def render_name(self, record):
         """The name links to the device; a device Exchange no longer has says so whatever the columns."""
-        link = format_html('<a href="{}" title="{}">{}</a>', record.get_absolute_url(),
-                           gettext("Device ID: %(id)s") % {"id": visible(record.device_id)}, visible(record.name))
+        device_id, missing_title, missing = self._name_texts
+        link = format_html('<a href="{}" title="{}">{}</a>', self.device_url(record.pk),
+                           device_id % {"id": visible(record.device_id)}, visible(record.name))
         if record.missing_since is None:
             return link
-        return format_html('{} <span class="badge text-bg-secondary" title="{}">{}</span>', link,
-                           gettext("Exchange no longer has this device"), gettext("missing"))
+        return format_html('{} <span class="badge text-bg-secondary" title="{}">{}</span>', link, missing_title, missing)
 
     def render_access_state(self, value):
         return format_html('<span class="badge text-bg-{}" title="{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value),

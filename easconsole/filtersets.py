@@ -1,5 +1,6 @@
 """Filters of the console lists (django-filter), each with the form the list shows."""
 import django_filters
+import django_filters.fields
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,30 @@ class YesNoFilter(django_filters.BooleanFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]))
         super().__init__(*args, **kwargs)
+
+
+class FewChoicesIterator(django_filters.fields.ModelChoiceIterator):
+    """The choices of a short list (connectors, collections) read with one plain query. Django reads them
+    through ``QuerySet.iterator()``, which on PostgreSQL opens a server-side cursor: DECLARE, FETCH and CLOSE,
+    three round trips for a handful of rows, on every page of a list."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+class FewChoicesField(django_filters.fields.ModelChoiceField):
+    iterator = FewChoicesIterator
+
+
+class FewModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """A ``ModelChoiceFilter`` over a short list of objects (``FewChoicesIterator``)."""
+
+    field_class = FewChoicesField
 
 
 class SearchFilterSet(django_filters.FilterSet):

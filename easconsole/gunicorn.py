@@ -8,9 +8,11 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Pages wait on the database, not on the CPU: two processes per core, plus one, as gunicorn advises.
+# Two processes per core, plus one, as gunicorn advises, with two threads each: a page waits on PostgreSQL for
+# about a quarter of its time, and the second thread keeps the CPU busy meanwhile. Measured on 2 CPUs with
+# PostgreSQL beside it (docs/deployment.md, "20 operators at once"): 5 x 2 served the device list at 48-60
+# requests/s; 5 x 4, 56; 3 x 2, 39; 2 x 4, 43; sync workers (2, 3 or 4 x 1), 34-41, at about the same CPU per request.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-# A thread or two per process lets a page be served while another waits for PostgreSQL.
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 # Longer than the slowest page (a CSV export of 100,000 devices streams in under a minute); a
 # request stuck longer than this has its process replaced.

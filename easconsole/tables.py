@@ -1,16 +1,15 @@
 """Tables of the Administration, Monitoring and Reports workspaces, and the columns every table shares."""
 import django_tables2 as tables
 from django.db import models
-from django.utils.formats import localize
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
 from django_q.models import Task
 from django_tables2 import utils as tables_utils
 from django_tables2.columns import library
 
 from easconsole import auditwords, text
+from easconsole.lean import escape, template_writes
 from easconsole.models import AuditEvent, ConsoleAccount, Role, RoleAssignment, Site
 
 _signatures: dict = {}
@@ -70,10 +69,14 @@ class LeanRowsMixin:
 
     django-tables2 resolves an accessor, gathers the renderer's arguments and goes through the template
     engine for every cell (400 on a page of the device list); here each column gets one small function
-    once per page. The HTML is that of ``<tr {{ row.attrs.as_html }}>{% for cell in row %}<td>{{ cell }}
-    </td>{% endfor %}</tr>`` (tests/easconsole/test_tables.py compares both); a column this does not cover
-    (a link, a field with choices, a renderer wanting more than value, record and column) is left to
-    django-tables2.
+    once per page, and the row attributes that are not computed are written once per page. The HTML is
+    that of ``<tr {{ row.attrs.as_html }}>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>``
+    (tests/easconsole/test_tables.py compares both); a column this does not cover (a link, a field with
+    choices, a renderer wanting more than value, record and column) is left to django-tables2.
+
+    Within one page, a renderer that takes the value alone writes one text (an access state, an operating
+    system) the same way each time, so it is called once per distinct text of the page. Nothing is kept
+    beyond the page.
     """
 
     LEAN_ARGUMENTS = {"value", "record", "column", "bound_column", "table"}
@@ -83,57 +86,142 @@ class LeanRowsMixin:
         attrs = self._lean_row_attrs()
         rows = []
         for number, row in enumerate(self.paginated_rows):
-            tds = "".join(f"<td>{cell(row)}</td>" for cell in cells)
-            rows.append(f"<tr {attrs(row.record, 'odd' if number % 2 else 'even')}>{tds}</tr>")
+            record = row.record
+            tds = "".join([f"<td>{cell(row, record)}</td>" for cell in cells])
+            rows.append(f"<tr {attrs(record, number % 2)}>{tds}</tr>")
         return mark_safe("\n".join(rows))
 
     def _lean_row_attrs(self):
         """``row.attrs.as_html``: ``Meta.row_attrs`` computed for the record, ``even`` or ``odd`` added to the class."""
-        wanted = {name: tables_utils.signature(value)[0] for name, value in self.row_attrs.items() if callable(value)}
+        arguments = {"table": self, "record": None}
+        parts: list = []  # per attribute, in order: its HTML, CLASS, or (name, function, arguments) called per row
+        for name, value in self.row_attrs.items():
+            if name in tables_utils.AttributeDict.blacklist:
+                continue
+            if isinstance(value, dict) or (name == "class" and callable(value)):
+                return self._computed_row_attrs()  # not met in the console's tables: django-tables2's own way
+            if name == "class":
+                parts.append(_CLASS)
+            elif callable(value):
+                wanted, catch_all = tables_utils.signature(value)
+                if catch_all:
+                    parts.append((escape(name), value, tuple(arguments)))
+                elif set(wanted) <= arguments.keys():  # otherwise django-tables2 gives None: no attribute
+                    parts.append((escape(name), value, tuple(wanted)))
+            elif value is not None:
+                parts.append(f'{escape(name)}="{escape(value)}"')
+        if "class" not in self.row_attrs:
+            parts.append(_CLASS)
+        css = self.row_attrs.get("class")
+        classes = [f'class="{escape(f"{css} {parity}" if css else parity)}"' for parity in ("even", "odd")]
 
-        def attrs(record, parity: str) -> str:
-            arguments = {"table": self, "record": record}
-            values = {}
-            for name, value in self.row_attrs.items():
-                if name in wanted:  # called as django-tables2 calls it: None if it wants other arguments
-                    known = set(wanted[name]) <= arguments.keys()
-                    value = value(**{key: arguments[key] for key in wanted[name]}) if known else None
-                values[name] = value
+        def attrs(record, odd: int) -> str:
+            arguments["record"] = record
+            written = []
+            for part in parts:
+                if part is _CLASS:
+                    written.append(classes[odd])
+                elif isinstance(part, str):
+                    written.append(part)
+                else:
+                    name, function, wanted = part
+                    value = function(**{key: arguments[key] for key in wanted})
+                    if value is not None:
+                        written.append(f'{name}="{escape(value)}"')
+            return " ".join(written)
+
+        return attrs
+
+    def _computed_row_attrs(self):
+        def attrs(record, odd: int) -> str:
+            values = tables_utils.computed_values(self.row_attrs, kwargs={"table": self, "record": record})
+            parity = "odd" if odd else "even"
             values["class"] = f"{values['class']} {parity}" if values.get("class") else parity
-            return " ".join(f'{conditional_escape(name)}="{conditional_escape(value)}"' for name, value in values.items()
+            return " ".join(f'{escape(name)}="{escape(value)}"' for name, value in values.items()
                             if value is not None and name not in tables_utils.AttributeDict.blacklist)
 
         return attrs
 
     def _lean_cell(self, bound):
         column, default, accessor, render = bound.column, bound.default, tables.A(bound.accessor), bound.render
+        if isinstance(column, tables.CheckBoxColumn) and column.checked is None:
+            return _lean_checkbox(bound, accessor)
         wanted, catch_all = tables_utils.signature(render)
         field = accessor.get_field(self._meta.model)
         if bound.link or catch_all or not set(wanted) <= self.LEAN_ARGUMENTS or getattr(field, "choices", None):
-            return lambda row: _as_template_writes(row.get_cell(bound.name))
+            return lambda row, record: template_writes(row.get_cell(bound.name))
         arguments = {"column": column, "bound_column": bound, "table": self}
         arguments = {name: value for name, value in arguments.items() if name in wanted}
+        written: dict[str, str] | None = {} if list(wanted) == ["value"] else None  # this page's texts, written
+        empty = template_writes(default) if not callable(default) else None
+        resolve = accessor.resolve
 
-        def cell(row) -> str:
-            record = row.record
+        def cell(row, record) -> str:
             try:
-                value = accessor.resolve(record)
+                value = resolve(record)
             except Exception:  # a missing related row: django-tables2 shows the default
                 value = None
             if value in column.empty_values:
-                return _as_template_writes(default)
+                return empty if empty is not None else template_writes(bound.default)
+            if written is not None and type(value) is str:
+                html = written.get(value)
+                if html is None:
+                    html = written[value] = template_writes(render(value=value))
+                return html
             if "value" in wanted:
                 arguments["value"] = value
             if "record" in wanted:
                 arguments["record"] = record
-            return _as_template_writes(render(**arguments))
+            return template_writes(render(**arguments))
 
         return cell
 
 
-def _as_template_writes(value) -> str:
-    """``{{ value }}`` in a template: local time, localized, escaped unless safe."""
-    return conditional_escape(str(localize(template_localtime(value))))
+_CLASS = object()  # where a row's class (with its parity) goes among its attributes
+
+
+def _lean_checkbox(bound, accessor):
+    """``CheckBoxColumn.render``: ``<input type="checkbox" name=.. value=..>`` with the column's ``td__input``
+    attributes, the fixed ones written once per page."""
+    column = bound.column
+    given = column.attrs.get("td__input") or column.attrs.get("input") or {}
+    attributes = dict({"type": "checkbox", "name": bound.name, "value": _VALUE}, **given)
+    parts = []
+    for name, value in attributes.items():
+        if name in tables_utils.AttributeDict.blacklist:
+            continue
+        if value is _VALUE or callable(value):
+            parts.append((escape(name), value))
+        elif isinstance(value, dict):
+            return lambda row, record: template_writes(row.get_cell(bound.name))
+        elif value is not None:
+            parts.append(f'{escape(name)}="{escape(value)}"')
+
+    def cell(row, record) -> str:
+        try:
+            value = accessor.resolve(record)
+        except Exception:  # a missing related row: django-tables2 shows the default
+            value = None
+        if value in column.empty_values:
+            return template_writes(bound.default)
+        written = []
+        for part in parts:
+            if isinstance(part, str):
+                written.append(part)
+                continue
+            name, given = part
+            if given is _VALUE:
+                computed = value
+            else:
+                computed = tables_utils.call_with_appropriate(given, {"record": record, "value": value})
+            if computed is not None:
+                written.append(f'{name}="{escape(computed)}"')
+        return f"<input {' '.join(written)} />"
+
+    return cell
+
+
+_VALUE = object()  # the checkbox's value, the record's (accessor's) value
 
 
 class SiteTable(ConsoleTable):

@@ -136,7 +136,8 @@ def principal_permissions_rebuild(*, user=None, group: Group | None = None) -> N
                 if objects:
                     assign_perm(perm, target, objects)
     if user is not None:
-        for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_easconsole_persona", "_easconsole_object_perms"):
+        for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_easconsole_persona", "_easconsole_object_perms",
+                      "_easconsole_holds"):
             user.__dict__.pop(cache, None)
 
 

@@ -39,3 +39,17 @@ def test_the_device_list_rows_are_those_of_django_tables2(db):
         expected = DJANGO_TABLES2_ROWS.render(Context({"table": table(columns)}))
         assert expected.count("<tr ") == 3
         assert table(columns).lean_rows() == expected
+
+
+def test_each_device_table_has_its_own_columns(db):
+    """django-tables2 copies a table's columns for each table: hiding one in a table leaves the others as they are."""
+    request = RequestFactory().get("/")
+    first = DeviceTable(Device.objects.none(), request=request)
+    second = DeviceTable(Device.objects.none(), request=request)
+    first.columns.hide("user_display_name")
+    assert "user_display_name" not in [column.name for column in first.columns]
+    assert "user_display_name" in [column.name for column in second.columns]
+    assert DeviceTable.base_columns["user_display_name"].visible
+    assert first.columns["name"].column is not second.columns["name"].column is not DeviceTable.base_columns["name"]
+    chosen = DeviceTable(Device.objects.none(), request=request, columns=["device_imei"])
+    assert [column.name for column in chosen.columns] == ["select", "name", "device_imei"]

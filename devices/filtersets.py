@@ -87,7 +87,7 @@ class DeviceFilterSet(SearchFilterSet):
                                                   method="filter_collection", empty_label=_("Any"))
     inactive_days = django_filters.NumberFilter(
         label=_("Inactive for more than (days)"), method="filter_inactive", min_value=0, max_value=36_500,
-        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "class": "input-days"}),
+        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "class": "form-control form-control-sm input-days"}),
     )
     sync_age = django_filters.ChoiceFilter(label=_("Last sync"), choices=sync_age_choices, method="filter_sync_age",
                                            empty_label=_("Any"))

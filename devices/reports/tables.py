@@ -43,7 +43,7 @@ class ReportFilterSet(django_filters.FilterSet):
 class InactiveFilterSet(ReportFilterSet):
     days = django_filters.NumberFilter(
         label=_("Not synced for more than (days)"), method="filter_days", min_value=0, max_value=36_500,
-        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "class": "input-days"}),
+        widget=forms.NumberInput(attrs={"min": 0, "max": 36_500, "class": "form-control form-control-sm input-days"}),
     )
 
     class Meta(ReportFilterSet.Meta):

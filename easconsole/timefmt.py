@@ -19,7 +19,10 @@ RELATIVE_WITHIN = timedelta(days=7)
 
 def exact(value: datetime, seconds: bool = False) -> str:
     """``2026-12-01 14:05 UTC``: local time of the console's zone, to the minute (or second), with the zone's name."""
-    local = timezone.localtime(value)
+    return _written(timezone.localtime(value), seconds)
+
+
+def _written(local: datetime, seconds: bool = False) -> str:
     return f"{local:%Y-%m-%d %H:%M{':%S' if seconds else ''}} {local.tzname()}"
 
 
@@ -43,5 +46,5 @@ def moment(value, now: datetime | None = None):
     now = now or timezone.now()
     local = timezone.localtime(value)
     shown = relative(value, now) if abs(now - value) < RELATIVE_WITHIN else f"{local:%Y-%m-%d}"
-    title = f"{local:%Y-%m-%d %H:%M} {local.tzname()}"  # exact(value)
+    title = _written(local)  # exact(value), its local time already computed
     return mark_safe(f'<time datetime="{escape(value.isoformat())}" title="{escape(title)}">{escape(shown)}</time>')

@@ -10,8 +10,11 @@ kept for the next run), starts the web server on 127.0.0.1 only (gunicorn with e
 Django's runserver as the demo does), signs the operators in through the sign-in page, and drives
 them for a bounded time and number of requests in two phases: a mix of the pages operators use
 (device list, filtered list, device page, search), then the device list alone. It prints
-requests/s, p50 and p95 per page, errors, and the web server's CPU per request (its processes'
-user + system time from /proc, PostgreSQL's own time not included).
+requests/s, p50 and p95 per page, errors, and where the CPUs went per request: the web server's
+processes (user + system time from /proc, the target), PostgreSQL's processes (the postmaster and
+its backends, from /proc the same way: the backends of the benchmark's database, and the whole server,
+where other work on the machine counts too)
+and this load generator's own 20 clients (its process time).
 Targets on a 2-core machine: 0 errors, device list p95 < 500 ms, CPU per device-list request < 40 ms.
 """
 from __future__ import annotations
@@ -115,6 +118,25 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_pid(database_url: str) -> int:
+    """The postmaster of the server behind the database URL (on loopback): the parent of one of its backends."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def backend_cpu(database_url: str) -> dict[int, float]:
+    """User + system time of each PostgreSQL backend connected to the benchmark's database, by process id."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        pids = [row[0] for row in connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    return {pid: cpu_seconds(pid) for pid in pids}
+
+
 def signed_in(base: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{base}/accounts/login/", timeout=30)
@@ -163,10 +185,15 @@ def drive(base: str, sessions: list, pages: list[str], device_ids: list[int], se
     return results, time.monotonic() - started
 
 
-def report(title: str, results: list, elapsed: float, cpu: float) -> None:
+def report(title: str, results: list, elapsed: float, cpu: dict[str, float], postgresql_all: float) -> None:
     errors = sum(1 for _, _, ok in results if not ok)
+    per_request = {name: seconds * 1000 / max(len(results), 1) for name, seconds in cpu.items()}
     print(f"\n{title}: {len(results)} requests in {elapsed:.1f} s = {len(results) / elapsed:.1f} requests/s, "
-          f"{errors} errors, server CPU {cpu * 1000 / max(len(results), 1):.1f} ms per request")
+          f"{errors} errors, server CPU {per_request['server']:.1f} ms per request")
+    print(f"  CPU per request: server {per_request['server']:.1f} ms, PostgreSQL {per_request['postgresql']:.1f} ms, "
+          f"load generator {per_request['clients']:.1f} ms; in all {sum(per_request.values()):.1f} ms "
+          f"= {sum(cpu.values()) / elapsed:.2f} of the {os.cpu_count()} CPUs (PostgreSQL, all its databases: "
+          f"{postgresql_all * 1000 / max(len(results), 1):.1f} ms per request)")
     print(f"  {'page':16} {'requests':>8} {'p50':>9} {'p95':>9}")
     for label in PAGES:
         times = sorted(ms for name, ms, _ in results if name == label)
@@ -198,13 +225,18 @@ def main() -> None:
            "AXES_FAILURE_LIMIT": "100"}
     server = start_server(args.server, args.port, env)
     base = f"http://127.0.0.1:{args.port}"
+    postgres = postgres_pid(args.database_url)
     try:
         sessions = [signed_in(base) for _ in range(args.operators)]
         for title, pages in (("mixed pages", list(PAGES)), ("device list only", ["device list"])):
             drive(base, sessions[:2], pages, device_ids, 2, 20)  # warm every process up
-            cpu = cpu_seconds(server.pid)
+            before = cpu_seconds(server.pid), cpu_seconds(postgres), time.process_time(), backend_cpu(args.database_url)
             results, elapsed = drive(base, sessions, pages, device_ids, args.seconds, args.max_requests)
-            report(title, results, elapsed, cpu_seconds(server.pid) - cpu)
+            after = cpu_seconds(server.pid), cpu_seconds(postgres), time.process_time(), backend_cpu(args.database_url)
+            # The benchmark's own backends (one that ended during the phase is missed: gunicorn keeps its connections).
+            backends = sum(seconds - before[3].get(pid, 0.0) for pid, seconds in after[3].items())
+            report(title, results, elapsed, {"server": after[0] - before[0], "postgresql": backends,
+                                             "clients": after[2] - before[2]}, after[1] - before[1])
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)

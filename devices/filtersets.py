@@ -81,7 +81,7 @@ class DeviceFilterSet(SearchFilterSet):
     access_state = django_filters.ChoiceFilter(label=_("Access state"), choices=ACCESS_STATES, empty_label=_("Any"))
     status = django_filters.ChoiceFilter(label=_("Wipe status"), choices=WIPE_STATUSES, empty_label=_("Any"))
     policy = django_filters.ChoiceFilter(label=_("Policy"), choices=POLICY_STATES, empty_label=_("Any"), method="filter_policy")
-    connector = FewModelChoiceFilter(label=_("Connector"), queryset=ExchangeConnector.objects.order_by("name"),
+    connector = FewModelChoiceFilter(label=_("Connector"), queryset=ExchangeConnector.objects.only("pk", "name").order_by("name"),
                                                  empty_label=_("Any"))
     collection = FewModelChoiceFilter(label=_("Collection"), queryset=Collection.objects.none(),
                                                   method="filter_collection", empty_label=_("Any"))
@@ -104,7 +104,7 @@ class DeviceFilterSet(SearchFilterSet):
         self.filters["device_type"].extra["choices"] = lambda: [(t, visible(t)) for t in device_types() if t]
         user = getattr(request, "user", None)
         if user is not None:
-            self.filters["collection"].queryset = collections_for(user)
+            self.filters["collection"].queryset = collections_for(user).only("pk", "name")
 
     @property
     def form(self):

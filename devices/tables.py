@@ -11,12 +11,14 @@ from django.utils.encoding import force_str
 from django.utils.functional import cached_property
 from django.utils.timezone import get_current_timezone, localtime
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from devices.filtersets import POLICY_STATES
 from devices.models import Collection, CollectionMember, Device
+from easconsole.lean import escape
 from easconsole.tables import ConsoleTable, LeanRowsMixin, TextColumn
 from easconsole.text import visible
 from easconsole.timefmt import moment
@@ -185,11 +187,12 @@ class DeviceTable(ChooseColumnsMixin, LeanRowsMixin, ConsoleTable):
     def render_name(self, record):
         """The name links to the device; a device Exchange no longer has says so whatever the columns."""
         device_id, missing_title, missing = self._name_texts
-        link = format_html('<a href="{}" title="{}">{}</a>', self.device_url(record.pk),
-                           device_id % {"id": visible(record.device_id)}, visible(record.name))
+        # format_html's HTML, written directly: it is called for every row (lean.escape is its escaping).
+        link = (f'<a href="{escape(self.device_url(record.pk))}" title="{escape(device_id % {"id": visible(record.device_id)})}">'
+                f'{escape(visible(record.name))}</a>')
         if record.missing_since is None:
-            return link
-        return format_html('{} <span class="badge text-bg-secondary" title="{}">{}</span>', link, missing_title, missing)
+            return mark_safe(link)
+        return mark_safe(f'{link} <span class="badge text-bg-secondary" title="{escape(missing_title)}">{escape(missing)}</span>')
 
     def render_access_state(self, value):
         return format_html('<span class="badge text-bg-{}" title="{}">{}</span>', ACCESS_STYLES.get(value, "light"), visible(value),
@@ -205,7 +208,7 @@ class DeviceTable(ChooseColumnsMixin, LeanRowsMixin, ConsoleTable):
         return format_html('<span class="cell-wrap">{}</span>', visible(value))  # "Windows Phone 10.0.15254" may take two lines
 
     def render_user_display_name(self, value):
-        return format_html('<span class="cell-wrap">{}</span>', visible(value))
+        return mark_safe(f'<span class="cell-wrap">{escape(visible(value))}</span>')  # a user's name: one per row
 
     def render_device_id(self, value):
         # 32 characters would take a sixth of 1440 px: the start tells two devices apart, the whole ID is in the tooltip.

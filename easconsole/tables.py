@@ -190,8 +190,15 @@ def _lean_checkbox(bound, accessor):
     for name, value in attributes.items():
         if name in tables_utils.AttributeDict.blacklist:
             continue
-        if value is _VALUE or callable(value):
-            parts.append((escape(name), value))
+        if value is _VALUE:
+            parts.append((escape(name), value, None))
+        elif callable(value):  # call_with_appropriate's choice of arguments, made once per page rather than per row
+            wanted, catch_all = tables_utils.signature(value)
+            if catch_all:
+                parts.append((escape(name), value, ("record", "value")))
+            elif set(wanted) <= {"record", "value"}:
+                parts.append((escape(name), value, wanted))
+            # otherwise django-tables2 would not call it: no attribute
         elif isinstance(value, dict):
             return lambda row, record: template_writes(row.get_cell(bound.name))
         elif value is not None:
@@ -209,11 +216,12 @@ def _lean_checkbox(bound, accessor):
             if isinstance(part, str):
                 written.append(part)
                 continue
-            name, given = part
+            name, given, wanted = part
             if given is _VALUE:
                 computed = value
             else:
-                computed = tables_utils.call_with_appropriate(given, {"record": record, "value": value})
+                arguments = {"record": record, "value": value}
+                computed = given(**{key: arguments[key] for key in wanted})
             if computed is not None:
                 written.append(f'{name}="{escape(computed)}"')
         return f"<input {' '.join(written)} />"

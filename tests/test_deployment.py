@@ -99,6 +99,13 @@ def test_the_gunicorn_configuration_sizes_workers_from_the_cpus_and_logs_access(
     assert result.stdout.split() == ["True", "120", "-"], result.stderr
 
 
+def test_the_gunicorn_processes_leave_the_preloaded_application_out_of_garbage_collection():
+    result = subprocess.run([sys.executable, "-c", "import gc, easconsole.gunicorn as g; before = gc.get_freeze_count();"
+                             "g.pre_fork(None, None); print(before, gc.get_freeze_count() > 1000)"],
+                            cwd=ROOT, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert result.stdout.split() == ["0", "True"], result.stderr
+
+
 def test_only_the_scheduler_process_runs_the_schedules(tmp_path):
     def scheduler(flag: str) -> str:
         result = subprocess.run([sys.executable, "manage.py", "shell", "-c", "from django_q.conf import Conf; print(Conf.SCHEDULER)"],

@@ -53,3 +53,36 @@ def test_each_device_table_has_its_own_columns(db):
     assert first.columns["name"].column is not second.columns["name"].column is not DeviceTable.base_columns["name"]
     chosen = DeviceTable(Device.objects.none(), request=request, columns=["device_imei"])
     assert [column.name for column in chosen.columns] == ["select", "name", "device_imei"]
+
+
+def test_a_tick_box_s_computed_attributes_are_those_of_django_tables2(db):
+    """Each computed attribute gets the arguments it asks for, as django-tables2 gives them; one asking for
+    something else is left out, as django-tables2 leaves it out."""
+    import django_tables2 as tables
+
+    from easconsole.tables import ConsoleTable, LeanRowsMixin
+
+    class TickTable(LeanRowsMixin, ConsoleTable):
+        select = tables.CheckBoxColumn(accessor="pk", attrs={"td__input": {
+            "data-name": lambda record: record.name, "data-value": lambda value: f"<{value}>",
+            "data-both": lambda record, value: f"{record.name}&{value}", "data-all": lambda **kwargs: ",".join(sorted(kwargs)),
+            "data-table": lambda table: "never", "data-none": lambda record: None, "data-fixed": "a\"b",
+        }})
+        name = tables.Column()
+
+        class Meta(ConsoleTable.Meta):
+            model = Device
+            fields = ["name"]
+
+    DeviceFactory(user="anna")
+    DeviceFactory(user="<ben>")
+    request = RequestFactory().get("/")
+
+    def table():
+        table = TickTable(Device.objects.order_by("pk"), request=request)
+        RequestConfig(request, paginate={"per_page": 50}).configure(table)
+        return table
+
+    expected = DJANGO_TABLES2_ROWS.render(Context({"table": table()}))
+    assert 'data-all="record,value"' in expected and "data-table" not in expected and "data-none" not in expected
+    assert table().lean_rows() == expected

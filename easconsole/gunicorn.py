@@ -9,12 +9,15 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Two processes per core, plus one, as gunicorn advises, with two threads each: a page waits on PostgreSQL for
-# about a quarter of its time, and the second thread keeps the CPU busy meanwhile. Measured on 2 CPUs with
-# PostgreSQL beside it (docs/deployment.md, "20 operators at once"): 5 x 2 served the device list at 48-60
-# requests/s; 5 x 4, 56; 3 x 2, 39; 2 x 4, 43; sync workers (2, 3 or 4 x 1), 34-41, at about the same CPU per request.
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# Four single-threaded ("sync") processes per CPU: a process takes the next request only when it is free,
+# so with 20 operators at once no request queues behind a busy process while another idles, and a page
+# that waits on PostgreSQL (a quarter of its time) leaves the CPU to the others. Measured on 2 CPUs with
+# PostgreSQL beside it (docs/deployment.md, "20 operators at once"), device list alone, back to back:
+# 8 x 1, 64 and 62 requests/s, p95 367 and 380 ms; 5 x 2 threads, 66 and 65 requests/s, p95 520 and 469
+# ms (a kept-alive connection stays on the process that accepted it, busy or not). Sync processes keep
+# no connection open between requests: the TLS-terminating proxy in front buffers slow clients.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 4))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Longer than the slowest page (a CSV export of 100,000 devices streams in under a minute); a
 # request stuck longer than this has its process replaced.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))

@@ -94,9 +94,9 @@ def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path):
 
 def test_the_gunicorn_configuration_sizes_workers_from_the_cpus_and_logs_access():
     result = subprocess.run([sys.executable, "-c", "import multiprocessing, easconsole.gunicorn as g;"
-                             "print(g.workers == multiprocessing.cpu_count() * 2 + 1, g.timeout, g.accesslog)"],
+                             "print(g.workers == multiprocessing.cpu_count() * 4, g.threads, g.timeout, g.accesslog)"],
                             cwd=ROOT, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
-    assert result.stdout.split() == ["True", "120", "-"], result.stderr
+    assert result.stdout.split() == ["True", "1", "120", "-"], result.stderr
 
 
 def test_the_gunicorn_processes_leave_the_preloaded_application_out_of_garbage_collection():

@@ -297,8 +297,8 @@ if EASCONSOLE_METRICS:
 # --- end production and scale-out
 
 # Sessions a full discovery reads with: 2 reads the statistics in a second process (docs/discovery.md).
-EASCONSOLE_DISCOVERY_READERS = int(os.environ.get("EASCONSOLE_DISCOVERY_READERS", "2"))
-EASCONSOLE_DISCOVERY_PARALLEL_FROM = int(os.environ.get("EASCONSOLE_DISCOVERY_PARALLEL_FROM", "20000"))
+EASCONSOLE_DISCOVERY_READERS = int(os.environ.get("EASCONSOLE_DISCOVERY_READERS", "3"))
+EASCONSOLE_DISCOVERY_PARALLEL_FROM = int(os.environ.get("EASCONSOLE_DISCOVERY_PARALLEL_FROM", "2000"))
 # django-q2's workers may start child processes (discovery's second reader).
 Q_CLUSTER["daemonize_workers"] = False
 

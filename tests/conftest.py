@@ -31,6 +31,9 @@ def _isolated_settings(settings, tmp_path):
     """Fast password hashing, logs and keys in the test's own folder (not in var/), an empty cache."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.VAR_DIR = tmp_path
+    # A first discovery reads with reader processes; the suite's organizations are small and many, so they are
+    # read on one session (tests/devices/test_discovery_parallel.py reads with the default, 3).
+    settings.EASCONSOLE_DISCOVERY_READERS = 1
     credentials.reload_keys()
     cache.clear()  # what a page keeps a minute (the device types of the filter) is each test's own
     yield
@@ -98,7 +101,7 @@ def start_qcluster(console_server, settings):
     else:
         url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
     base = {**os.environ, "DATABASE_URL": url, "EASCONSOLE_VAR_DIR": str(settings.VAR_DIR), "Q_WORKERS": "1",
-            "SECRET_KEY": settings.SECRET_KEY}
+            "SECRET_KEY": settings.SECRET_KEY, "EASCONSOLE_DISCOVERY_READERS": str(settings.EASCONSOLE_DISCOVERY_READERS)}
     base.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     workers, log = [], open(Path(settings.VAR_DIR) / "qcluster.log", "ab")
 

@@ -7,6 +7,7 @@ leaves a Running row whose heartbeat stops; ``fail_stale_runs`` marks it Failed 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -56,14 +57,17 @@ def delta_filter_margin() -> dt.timedelta:
 
 
 def readers(previous: DiscoveryRun | None) -> int:
-    """Sessions a full discovery reads with (EASCONSOLE_DISCOVERY_READERS, 2): with 2, the statistics
-    are read by a child process on a second session, counted against the connector's max_concurrency;
-    1 reads everything on one session. A second session is worth its start (about a second) only for
-    an organization whose last discovery read EASCONSOLE_DISCOVERY_PARALLEL_FROM devices or more (20,000;
-    docs/discovery.md has the figures); a first discovery reads on one session."""
-    wanted = max(1, int(getattr(settings, "EASCONSOLE_DISCOVERY_READERS", 2)))
-    size = previous.devices_seen if previous else 0
-    return wanted if size >= getattr(settings, "EASCONSOLE_DISCOVERY_PARALLEL_FROM", 20_000) else 1
+    """Sessions a full discovery reads with (EASCONSOLE_DISCOVERY_READERS, 3): 3, the devices and their
+    statistics are each read by a child process on a session of its own (the worker joins and stores
+    what they send); 2, only the statistics are; 1, everything on the worker's session. Each child
+    session takes one of the connector's max_concurrency slots. The children start before the
+    mailboxes are read, so their start (about a second) costs nothing; still, an organization whose
+    last discovery read fewer than EASCONSOLE_DISCOVERY_PARALLEL_FROM devices (2,000) is read on one
+    session. A first discovery, whose size is not known yet, reads in parallel."""
+    wanted = max(1, int(getattr(settings, "EASCONSOLE_DISCOVERY_READERS", 3)))
+    if previous is None:
+        return wanted
+    return wanted if previous.devices_seen >= getattr(settings, "EASCONSOLE_DISCOVERY_PARALLEL_FROM", 2_000) else 1
 
 
 class DiscoveryBusy(Exception):
@@ -174,20 +178,30 @@ def delta_discovery(run: DiscoveryRun, **kwargs) -> DiscoveryRun:
 
 
 def _read_full(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_progress: Progress, sessions: int) -> None:
-    for ou in containers(connector):
-        staging.progress(run, phase="Reading mailboxes")
-        on_progress(run)
-        staging.stage_mailboxes(run, exchange.mailboxes(organizational_unit=ou),
-                                on_batch=lambda n: (staging.progress(run), on_progress(run)))
-    stager = DeviceStager(run, staging.staged_owners(run), ignore_inactive_days=connector.ignore_inactive_days,
-                          on_batch=on_progress)
-    for ou in containers(connector):
-        staging.progress(run, phase="Reading devices and statistics")
-        on_progress(run)
-        for device, stats in exchange.devices_with_statistics(organizational_unit=ou, readers=sessions,
-                                                              statistics_properties=records.STATISTICS_KEPT):
-            stager.add(device, stats)
-        stager.flush()
+    ous = containers(connector)
+
+    def read(ou: str | None):
+        return exchange.devices_with_statistics(organizational_unit=ou, readers=sessions,
+                                                statistics_properties=records.STATISTICS_KEPT)
+
+    # The first container's devices are asked for before the mailboxes: reader processes (sessions > 1)
+    # start, open their sessions and begin reading while the mailboxes are read here.
+    first = read(ous[0])
+    with contextlib.closing(first):
+        for ou in ous:
+            staging.progress(run, phase="Reading mailboxes")
+            on_progress(run)
+            staging.stage_mailboxes(run, exchange.mailboxes(organizational_unit=ou),
+                                    on_batch=lambda n: (staging.progress(run), on_progress(run)))
+        stager = DeviceStager(run, staging.staged_owners(run), ignore_inactive_days=connector.ignore_inactive_days,
+                              on_batch=on_progress)
+        for index, ou in enumerate(ous):
+            staging.progress(run, phase="Reading devices and statistics")
+            on_progress(run)
+            with contextlib.closing(first if index == 0 else read(ou)) as reading:
+                for device, stats in reading:
+                    stager.add(device, stats)
+            stager.flush()
 
 
 def _read_delta(run: DiscoveryRun, connector: ExchangeConnector, exchange, on_progress: Progress) -> None:

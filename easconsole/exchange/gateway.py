@@ -194,40 +194,75 @@ class PsrpGateway(CmdletOperations):
         missing for a device (it vanished mid-way) give None. ``statistics_properties`` keeps only those
         statistics (the others are None): fewer properties are received much faster.
 
-        With ``readers`` 2 (and a second slot of the connector's ``max_concurrency`` free), the
-        statistics are read and decoded by a child process on a second session, in parallel with the
-        devices read here (parallel.py); otherwise, or when the child cannot start, both pipelines run
-        on this session.
-        """
-        conn = self._connection
-        pipeline = self._statistics_pipeline(filter, organizational_unit, statistics_properties)
-        with conn.slot(), conn.spare_slot(readers > 1) as spare:
-            devices = conn.stream(self._device_pipeline(filter, organizational_unit), fast=True)
-            reader = self._child_reader(pipeline) if spare else None
-            rows = None if reader else conn.stream(pipeline, strict=False, outcome=PipelineOutcome(), fast=True)
-            try:
-                yield from _join(devices, iter(reader) if reader else map(parsing.statistics, rows))
-            finally:
-                devices.close()
-                if rows is not None:
-                    rows.close()
-                if reader is not None:
-                    reader.close()
+        ``readers`` is how many sessions read (parallel.py), each taking one of the connector's
+        ``max_concurrency`` slots if one is free at that moment: 1, both pipelines on this session;
+        2, the statistics read and decoded by a child process on a second session; 3, the devices by a
+        second child too, so that this process only joins what they send. Where a child cannot start,
+        its pipeline is read on this session.
 
-    def _child_reader(self, pipeline: list[Command]) -> ChildReader | None:
-        """The statistics read by a child process on its own session (parallel.py), preferably on
-        another Client Access server of the site than this session's; None when it cannot start."""
+        The children start at once, before the first record is asked for: a caller may do something
+        else meanwhile (discovery reads the mailboxes), their first records waiting in their pipes.
+        Close the iterator (or exhaust it) to stop them.
+        """
+        joined = self._devices_with_statistics(filter, organizational_unit, statistics_properties, readers)
+        next(joined)  # to its first yield: the slots taken, the children started
+        return joined
+
+    def _devices_with_statistics(self, filter: str | None, organizational_unit: str | None,
+                                 statistics_properties: Sequence[str] | None, readers: int
+                                 ) -> Iterator[Any]:
+        conn = self._connection
+        statistics = self._statistics_pipeline(filter, organizational_unit, statistics_properties)
+        devices = self._device_pipeline(filter, organizational_unit)
+        children: list[ChildReader] = []
+        streams: list[Iterator[Any]] = []
+        with conn.slot(), conn.spare_slot(readers > 1) as spare, conn.spare_slot(spare and readers > 2) as second:
+            try:
+                # Both children start at once; if the first cannot read, neither does (no second try).
+                stats_reader = self._child_reader(statistics, parse="statistics", elsewhere=True) if spare else None
+                device_reader = self._child_reader(devices, parse="device") if stats_reader and second else None
+                children = [r for r in (stats_reader, device_reader) if r is not None]
+                if stats_reader is not None and not stats_reader.started():
+                    stats_reader = None
+                    if device_reader is not None:
+                        device_reader.close()
+                        device_reader = None
+                if device_reader is not None and not device_reader.started():
+                    device_reader = None
+                yield None  # started: the caller's next() returns here
+                if device_reader is not None:
+                    device_records = iter(device_reader)
+                else:
+                    rows = conn.stream(devices, fast=True)
+                    streams.append(rows)
+                    device_records = map(parsing.device, rows)
+                if stats_reader is not None:
+                    stats_records = iter(stats_reader)
+                else:
+                    rows = conn.stream(statistics, strict=False, outcome=PipelineOutcome(), fast=True)
+                    streams.append(rows)
+                    stats_records = map(parsing.statistics, rows)
+                yield from _join(device_records, stats_records)
+            finally:
+                for stream in streams:
+                    stream.close()
+                for child in children:
+                    child.close()
+
+    def _child_reader(self, pipeline: list[Command], *, parse: str, elsewhere: bool = False) -> ChildReader | None:
+        """A pipeline read by a child process on its own session (parallel.py), ``elsewhere``: preferably
+        on another Client Access server of the site than this session's; None when it cannot start."""
         conn = self._connection
         conn.ensure()
         settings = self.settings
         current = conn.failover.current
-        if current is not None:
+        if elsewhere and current is not None:
             others = [c for c in site_candidates(current.site, settings.sites[current.site], conn.failover.known_servers)
                       if c.kind in ("configured", "cas") and c.address.lower() != current.address.lower()]
             if others:
                 settings = dataclasses.replace(settings, sites={current.site: others[0].address, **{
                     site: server for site, server in settings.sites.items() if site != current.site}})
-        reader = ChildReader(settings, conn.failover.known_servers, pipeline, parse="statistics")
+        reader = ChildReader(settings, conn.failover.known_servers, pipeline, parse=parse)
         return reader if reader.start() else None
 
     def device_versions(self, *, organizational_unit: str | None = None) -> Iterator[tuple[Any, Any]]:
@@ -299,13 +334,12 @@ def _key(item: DeviceRecord | DeviceStatistics) -> str:
     return str(item.guid) if item.guid is not None else item.identity.lower()
 
 
-def _join(devices: Iterator[dict[str, Any]], stats: Iterator[DeviceStatistics]
+def _join(devices: Iterator[DeviceRecord], stats: Iterator[DeviceStatistics]
           ) -> Iterator[tuple[DeviceRecord, DeviceStatistics | None]]:
     """Join two streams in (mostly) the same order, holding only what is out of step."""
     waiting_stats: dict[str, DeviceStatistics] = {}
     stats_done = False
-    for props in devices:
-        device = parsing.device(props)
+    for device in devices:
         key = _key(device)
         while key not in waiting_stats and not stats_done:
             stat = next(stats, None)

@@ -9,8 +9,9 @@ batches. The child's log records (a throttling wait, a pool it could not close) 
 and are logged by the parent, so EasDisc.log has them.
 
     reader = ChildReader(settings, known_servers, pipeline, parse="statistics")
-    if reader.start():                 # False: no child could be started or opened; read in this process
-        for record in reader: ...      # raises ExchangeError as the child's read failed, or when it died
+    if reader.start() and reader.started():  # False: no child could be started, or its session opened;
+        for record in reader: ...            # read in this process. Raises ExchangeError as the child's
+                                             # read failed, or when it died
     reader.close()                     # waits for the child to close its runspace pool
 
 django-q2's workers are daemonic by default and may then start no child; the console's settings turn
@@ -18,9 +19,12 @@ that off (``daemonize_workers``).
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import logging.handlers
 import multiprocessing
+import queue
+import threading
 from typing import Any, Iterable, Iterator, Sequence
 
 from . import errors, parsing
@@ -31,18 +35,61 @@ from .values import ConnectionSettings, ServerInfo
 easdisc = logging.getLogger("easconsole.easdisc")
 log = logging.getLogger(__name__)
 
-BATCH = 100  # records a message: the pipe's back-pressure keeps the child a few batches ahead at most
+BATCH = 100  # records a message
+AHEAD = 50  # messages a child may read ahead of the parent (5,000 records, a few MB)
 PARSERS = {"statistics": parsing.statistics, "device": parsing.device}
 
 
-class _PipeLogHandler(logging.handlers.QueueHandler):
+class _Outbox:
+    """What the child sends to the parent, queued (at most AHEAD messages) and sent in order by a thread
+    of its own: the child reads on while the parent is busy elsewhere (discovery reads the mailboxes
+    first), and the queue's bound keeps its memory flat."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.queue: queue.Queue = queue.Queue(AHEAD)
+        self.gone = threading.Event()  # the parent closed its end
+        self.thread = threading.Thread(target=self._send_all, name="easconsole-reader-send", daemon=True)
+        self.thread.start()
+
+    def _send_all(self) -> None:
+        while True:
+            kind, payload = self.queue.get()
+            try:
+                self.conn.send((kind, payload))
+            except OSError:  # BrokenPipeError: nobody to tell any more
+                self.gone.set()
+                return
+            if kind in ("done", "error"):
+                return
+
+    def put(self, kind: str, payload: Any) -> None:
+        """Queue a message, waiting while the queue is full; BrokenPipeError once the parent is gone."""
+        while not self.gone.is_set():
+            try:
+                self.queue.put((kind, payload), timeout=1)
+                return
+            except queue.Full:
+                continue
+        raise BrokenPipeError("the parent stopped reading")
+
+    def finish(self, kind: str, payload: Any) -> None:
+        """The last message ("done" or "error"), then wait until it is sent (or the parent is gone)."""
+        try:
+            self.put(kind, payload)
+        except BrokenPipeError:
+            return
+        self.thread.join(CLOSE_TIMEOUT_SECONDS)
+
+
+class _OutboxLogHandler(logging.handlers.QueueHandler):
     """In the child: each log record goes to the parent (formatted, as QueueHandler prepares it)."""
 
     def enqueue(self, record: logging.LogRecord) -> None:
         try:
-            self.queue.send(("log", record))
-        except OSError:  # the parent is gone: nobody to tell
-            pass
+            self.queue.put("log", record)
+        except BrokenPipeError:
+            pass  # the parent is gone: nobody to tell
 
 
 def _read(conn, settings: ConnectionSettings, known_servers: list[ServerInfo], commands: list[Command],
@@ -50,28 +97,31 @@ def _read(conn, settings: ConnectionSettings, known_servers: list[ServerInfo], c
     """The child: open a session, stream the pipeline, send its records in batches, close the session."""
     from .gateway import PsrpGateway  # imported here: the child needs nothing else of the console
 
+    outbox = _Outbox(conn)
     root = logging.getLogger()
-    root.handlers[:] = [_PipeLogHandler(conn)]
+    root.handlers[:] = [_OutboxLogHandler(outbox)]
     root.setLevel(logging.INFO)
     to_record = PARSERS[parse]
     try:
         with PsrpGateway(settings, known_servers=known_servers) as gateway:
-            conn.send(("opened", gateway.current_server))
             connection, batch = gateway._connection, []
             with connection.slot():
-                for props in connection.stream(commands, strict=False, outcome=PipelineOutcome(), fast=True):
+                stream = connection.stream(commands, strict=False, outcome=PipelineOutcome(), fast=True)
+                first = next(stream, None)  # the pipeline invoked, its first object here (or none at all)
+                outbox.put("opened", gateway.current_server)
+                for props in itertools.chain([first] if first is not None else [], stream):
                     batch.append(to_record(props))
                     if len(batch) >= BATCH:
-                        conn.send(("records", batch))
+                        outbox.put("records", batch)
                         batch = []
-            conn.send(("records", batch))
-        conn.send(("done", None))  # after the session closed: the parent may count on it
-    except (BrokenPipeError, EOFError, ConnectionResetError):
+            outbox.put("records", batch)
+        outbox.finish("done", None)  # after the session closed: the parent may count on it
+    except BrokenPipeError:
         pass  # the parent stopped reading; the session was closed on the way out
     except errors.ExchangeError as error:
-        conn.send(("error", (type(error).__name__, error.cmdlet, error.server, error.reason)))
+        outbox.finish("error", (type(error).__name__, error.cmdlet, error.server, error.reason))
     except Exception as error:  # noqa: BLE001 - told to the parent, which fails the run with it
-        conn.send(("error", ("ExchangeError", commands[0][0], "", f"{type(error).__name__}: {error}")))
+        outbox.finish("error", ("ExchangeError", commands[0][0], "", f"{type(error).__name__}: {error}"))
     finally:
         conn.close()
 
@@ -104,8 +154,8 @@ class ChildReader:
         self.conn = None
 
     def start(self) -> bool:
-        """Start the child and wait until its session is open. False (after saying why in EasDisc.log)
-        when it could not: the caller reads in its own session instead."""
+        """Start the child (it opens its session and starts its pipeline on its own). False (after
+        saying why in EasDisc.log) when no process could be started."""
         context = multiprocessing.get_context("spawn")
         self.conn, child_end = context.Pipe()
         self.process = context.Process(target=_read, name=f"easconsole-reader {self.cmdlet}", daemon=True,
@@ -120,6 +170,12 @@ class ChildReader:
             return False
         finally:
             child_end.close()
+        return True
+
+    def started(self) -> bool:
+        """Wait until the child's pipeline runs in Exchange (its session open, the pipeline invoked and its
+        first object received, or none). False (after saying why in EasDisc.log, the child stopped)
+        when it could not: the caller reads in its own session instead."""
         try:
             kind, payload = self._next()
         except errors.ExchangeError as error:

@@ -1,7 +1,8 @@
-"""Full discovery reading the statistics in a second process (EASCONSOLE_DISCOVERY_READERS=2), through
-the product's pypsrp transport against the simulator: the same inventory as one reader, sessions
-closed, a reader killed mid-read fails the run cleanly, one session when no second one can be had,
-the reader's failover and log lines, and a real django-q2 worker."""
+"""Full discovery reading the devices and the statistics in reader processes (EASCONSOLE_DISCOVERY_READERS,
+3 by default; 2 reads only the statistics apart), through the product's pypsrp transport against the
+simulator: the same inventory as one reader, the readers at work while the mailboxes are read, sessions
+closed, a reader killed mid-read fails the run cleanly, one session when no second one can be had, the
+reader's failover and log lines, and a real django-q2 worker."""
 import multiprocessing
 import os
 import signal
@@ -31,7 +32,8 @@ def exchange():
 
 @pytest.fixture(autouse=True)
 def parallel_at_any_size(settings):
-    """The organization here is small: read in parallel whatever its size (20,000 devices by default)."""
+    """The default readers (the suite reads on one session), whatever the organization's size (small here)."""
+    settings.EASCONSOLE_DISCOVERY_READERS = 3
     settings.EASCONSOLE_DISCOVERY_PARALLEL_FROM = 0
 
 
@@ -56,7 +58,8 @@ def readers_running() -> list:
     return [p for p in multiprocessing.active_children() if p.name.startswith("easconsole-reader")]
 
 
-def test_two_readers_store_exactly_what_one_reader_stores(exchange, control, settings, monkeypatch):
+@pytest.mark.parametrize("readers", [2, 3])
+def test_reader_processes_store_exactly_what_one_reader_stores(exchange, control, settings, monkeypatch, readers):
     surrogate, nul = (d["identity"] for d in control.devices(limit=2)["devices"])
     control.change_device(surrogate, FriendlyName=f"Anna\ud800s phone {ODD}", DeviceUserAgent="Apple-iPhone\udc00/1")
     control.change_device(nul, DeviceUserAgent="Android\x00/14", FriendlyName=f"Tab\tlet\x00 {ODD}")
@@ -64,11 +67,11 @@ def test_two_readers_store_exactly_what_one_reader_stores(exchange, control, set
     control.add_device("znull", device_type="Android", FriendlyName=f"Zoe's {ODD}")
     total = control.devices(limit=1)["total"]
     one = installed_connector(exchange, name="One reader", install=False)
-    two = installed_connector(exchange, name="Two readers")  # installed: knows the site's other servers
+    two = installed_connector(exchange, name="Readers")  # installed: knows the site's other servers
     settings.EASCONSOLE_DISCOVERY_READERS = 1
     assert discovery.full_discovery(new_run(one)).state == DiscoveryRun.State.SUCCEEDED
     assert open_pools(control) == 0
-    settings.EASCONSOLE_DISCOVERY_READERS = 2
+    settings.EASCONSOLE_DISCOVERY_READERS = readers
     monkeypatch.setattr(staging, "BATCH_SIZE", 20)  # progress is looked at while both streams are read,
     control.latency(0.2, server="EXCAS02")  # and the second server answers slower, so both are seen open
     since = control.calls()[-1]["seq"]
@@ -82,7 +85,9 @@ def test_two_readers_store_exactly_what_one_reader_stores(exchange, control, set
 
     assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
     assert run.devices_seen == run.devices_added == total
-    assert (2, 1) in seen, seen  # two sessions, one of them in the reader process
+    # Reader processes at work, with sessions of their own (one may have read everything already and be
+    # sending what it holds, its session closed).
+    assert max(processes for _, processes in seen) == readers - 1 and max(pools for pools, _ in seen) >= 2, seen
     ones, twos = inventory(one), inventory(two)
     diff = {(g, k, ones[g][k], twos[g].get(k)) for g in ones for k in ones[g] if twos.get(g, {}).get(k) != ones[g][k]}
     assert not diff, sorted(diff, key=str)[:10]
@@ -94,6 +99,23 @@ def test_two_readers_store_exactly_what_one_reader_stores(exchange, control, set
     parent_on = {c["server"] for c in calls if c["cmdlet"] == "Get-Mailbox"}
     statistics_on = {c["server"] for c in calls if c["cmdlet"] == "Get-ActiveSyncDeviceStatistics"}
     assert len(parent_on) == 1 and statistics_on and not statistics_on & parent_on, (parent_on, statistics_on)
+    assert open_pools(control) == 0 and not readers_running()
+
+
+def test_the_readers_are_at_work_before_the_mailboxes_are_read(exchange, control):
+    connector = installed_connector(exchange)
+    since = control.since
+
+    run = discovery.full_discovery(new_run(connector))
+
+    assert run.state == DiscoveryRun.State.SUCCEEDED, run.error
+    assert run.devices_seen == control.devices(limit=1)["total"]
+    calls = control.calls(since)
+    mailboxes = next(c["seq"] for c in calls if c["cmdlet"] == "Get-Mailbox")
+    before = [(c["cmdlet"], c["server"]) for c in calls if c["seq"] < mailboxes
+              and c["cmdlet"] in ("Get-ActiveSyncDevice", "Get-ActiveSyncDeviceStatistics")]
+    assert sorted(before) == [("Get-ActiveSyncDevice", "EXCAS01"), ("Get-ActiveSyncDevice", "EXCAS02"),
+                              ("Get-ActiveSyncDeviceStatistics", "EXCAS02")], before
     assert open_pools(control) == 0 and not readers_running()
 
 
@@ -172,11 +194,11 @@ def test_the_reader_fails_over_like_the_worker_and_its_warnings_reach_easdisc_lo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_reads_the_statistics_in_a_second_process(exchange, control, start_qcluster):
+def test_a_real_worker_reads_with_reader_processes(exchange, control, start_qcluster):
     connector = installed_connector(exchange, install=False)
     since = control.since
     run = discovery_request(connector=connector, kind="full", user=None)
-    start_qcluster(EASCONSOLE_DISCOVERY_PARALLEL_FROM="0")  # django-q2 workers are daemonic unless told otherwise, and then may start no process
+    start_qcluster(EASCONSOLE_DISCOVERY_READERS="3")  # django-q2 workers are daemonic unless told otherwise, and then may start no process
 
     wait_until(lambda: DiscoveryRun.objects.get(pk=run.pk).state in (DiscoveryRun.State.SUCCEEDED, DiscoveryRun.State.FAILED),
                timeout=60, message="the worker ran the discovery")
@@ -191,10 +213,14 @@ def test_a_real_worker_reads_the_statistics_in_a_second_process(exchange, contro
     wait_until(lambda: open_pools(control) == 0, timeout=10, message=str(control.state()["shells"]))
 
 
-def test_an_organization_smaller_than_the_threshold_is_read_on_one_session(exchange, control, settings):
-    settings.EASCONSOLE_DISCOVERY_PARALLEL_FROM = 20_000  # the default: 400 devices here
+def test_an_organization_found_smaller_than_the_threshold_is_read_on_one_session(exchange, control, settings):
+    settings.EASCONSOLE_DISCOVERY_PARALLEL_FROM = 2_000  # the default: 400 devices here
     connector = installed_connector(exchange, install=False)
-    since = control.since
+    first = []
+    assert discovery.full_discovery(new_run(connector), on_progress=lambda run: first.append(len(readers_running()))).state \
+        == DiscoveryRun.State.SUCCEEDED
+    assert any(first)  # its size unknown, the first discovery read with reader processes
+    since = control.calls()[-1]["seq"]
     seen = []
 
     run = discovery.full_discovery(new_run(connector), on_progress=lambda run: seen.append(len(readers_running())))

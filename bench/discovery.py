@@ -1,7 +1,7 @@
 """Benchmark of discovery (run by hand; prints figures, asserts nothing).
 
     python bench/discovery.py [--sizes 10000 50000] [--changed 0.01] [--online] [--no-before] [--before-tree DIR]
-                              [--readers 1 2] [--full-only]
+                              [--readers 1 2 3] [--full-only]
 
 For each organization size: the simulator runs in its own process (its memory measured apart);
 the bare time pypsrp needs to receive Get-ActiveSyncDevice for the organization; a full discovery
@@ -14,8 +14,9 @@ the bare receive would take long). With --before-tree, the full discovery also r
 commit, say `git archive <commit> | tar -x -C DIR`, with the same virtual environment) against the
 same simulator, printed beside this one's. Each discovery's CPU seconds (the worker's and the
 simulator's) are printed too: on a shared machine they say more than the wall clock. With --readers
-1 2, a full discovery first runs with each number of readers (EASCONSOLE_DISCOVERY_READERS: 2 reads
-the statistics in a second process), each on a fresh database; the worker's CPU includes its reader's.
+1 2 3, a full discovery first runs with each number of readers (EASCONSOLE_DISCOVERY_READERS: 3, the default, reads
+the devices and the statistics each in a reader process; 2 only the statistics), each on a fresh database;
+the worker's CPU includes its readers'.
 Targets (issue 19): full discovery at >= 3x the bare receive's rate and >= 3,000 devices/s on an idle
 machine; worker peak <= 300 MB at 100,000 devices, flat in the size; delta 1% of 50,000 <= 5 s.
 
@@ -145,7 +146,8 @@ def phase_discover(kind: str, server: dict) -> None:
     finished = [line.message for line in logs.tail("EasDisc.log", limit=5) if "read in" in line.message]
     split = finished[-1].rsplit("; ", 1)[-1] if finished else ""
     readers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the reader processes it started (joined)
-    print(json.dumps({"split": split, "reader_cpu": readers.ru_utime + readers.ru_stime, "state": run.state, "error": run.error, "seconds": seconds, "seen": run.devices_seen,
+    print(json.dumps({"split": split, "reader_cpu": readers.ru_utime + readers.ru_stime,
+                      "reader_peak_rss_mb": readers.ru_maxrss / 1024, "state": run.state, "error": run.error, "seconds": seconds, "seen": run.devices_seen,
                       "added": run.devices_added, "changed": run.devices_changed, "missing": run.devices_missing,
                       "ignored": run.devices_ignored, "inventory": Device.objects.count(),
                       "peak_rss_mb": peak_rss_mb()}), flush=True)
@@ -180,9 +182,10 @@ def worker(kind: str, server: dict, var_dir: str, decoder: str = "fast", tree: s
 
 def described(figures: dict) -> str:
     return (f"{figures['seconds']:.1f} s, {figures['seen'] / figures['seconds']:.0f} devices/s, worker CPU "
-            f"{figures['cpu']:.1f} s (Django set-up included; its reader process {figures.get('reader_cpu', 0):.1f} s), "
+            f"{figures['cpu']:.1f} s (Django set-up included; its reader processes {figures.get('reader_cpu', 0):.1f} s), "
             f"simulator CPU {figures['simulator_cpu']:.1f} s, "
-            f"worker peak RSS {figures['peak_rss_mb']:.0f} MB; {figures['split']}")
+            f"worker peak RSS {figures['peak_rss_mb']:.0f} MB (its largest reader "
+            f"{figures.get('reader_peak_rss_mb', 0):.0f} MB); {figures['split']}")
 
 
 def change_devices(server: dict, identities: list[str]) -> int:

@@ -230,19 +230,15 @@ class PsrpGateway(CmdletOperations):
                 if device_reader is not None and not device_reader.started():
                     device_reader = None
                 yield None  # started: the caller's next() returns here
-                if device_reader is not None:
-                    device_records = iter(device_reader)
-                else:
-                    rows = conn.stream(devices, fast=True)
+
+                def here(pipeline: list[Command], to_record, **options) -> Iterator[Any]:
+                    rows = conn.stream(pipeline, fast=True, **options)
                     streams.append(rows)
-                    device_records = map(parsing.device, rows)
-                if stats_reader is not None:
-                    stats_records = iter(stats_reader)
-                else:
-                    rows = conn.stream(statistics, strict=False, outcome=PipelineOutcome(), fast=True)
-                    streams.append(rows)
-                    stats_records = map(parsing.statistics, rows)
-                yield from _join(device_records, stats_records)
+                    return map(to_record, rows)
+
+                yield from _join(iter(device_reader) if device_reader else here(devices, parsing.device),
+                                 iter(stats_reader) if stats_reader else here(
+                                     statistics, parsing.statistics, strict=False, outcome=PipelineOutcome()))
             finally:
                 for stream in streams:
                     stream.close()

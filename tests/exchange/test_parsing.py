@@ -128,6 +128,6 @@ def test_join_pairs_streams_even_out_of_step() -> None:
                for i, g in enumerate(ids)]
     stats = [{"Identity": d["Identity"], "Guid": d["Guid"], "Status": "DeviceOk"} for d in devices]
     stats = [stats[1], stats[0], stats[3], stats[4]]  # out of order, one missing (the device vanished)
-    pairs = list(_join(iter(devices), map(parsing.statistics, stats)))  # statistics arrive as records (maybe from a reader)
+    pairs = list(_join(map(parsing.device, devices), map(parsing.statistics, stats)))  # both arrive as records (maybe from readers)
     assert [d.guid for d, _ in pairs] == ids
     assert [s.guid if s else None for _, s in pairs] == [ids[0], ids[1], None, ids[3], ids[4]]

@@ -77,12 +77,14 @@ class _Outbox:
         raise BrokenPipeError("the parent stopped reading")
 
     def finish(self, kind: str, payload: Any) -> None:
-        """The last message ("done" or "error"), then wait until it is sent (or the parent is gone)."""
+        """The last message ("done" or "error"), then wait until everything queued is sent, however long
+        the parent takes to read it, or until the parent is gone (a parent that stops waiting for this
+        process kills it: `ChildReader.close`)."""
         try:
             self.put(kind, payload)
         except BrokenPipeError:
             return
-        self.thread.join(CLOSE_TIMEOUT_SECONDS)
+        self.thread.join()
 
 
 class _OutboxLogHandler(logging.handlers.QueueHandler):

@@ -13,9 +13,13 @@ from devices import discovery
 from devices.discovery import discovery_request, staging
 from devices.models import Device, DiscoveryRun, DiscoveryStagedDevice
 from easconsole import logs
+from easconsole.exchange import parsing
+from easconsole.exchange.parallel import ChildReader
 from easconsole.exchange.simulator.testing import DEFAULT_ACCOUNT, running_simulator, wait_until
+from easconsole.exchange.transport import CLOSE_TIMEOUT_SECONDS
 from easconsole.models import ExchangeConnector
 from tests.console import installed_connector, new_run
+from tests.exchange.conftest import settings_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.simulator]
 
@@ -117,6 +121,22 @@ def test_the_readers_are_at_work_before_the_mailboxes_are_read(exchange, control
     assert sorted(before) == [("Get-ActiveSyncDevice", "EXCAS01"), ("Get-ActiveSyncDevice", "EXCAS02"),
                               ("Get-ActiveSyncDeviceStatistics", "EXCAS02")], before
     assert open_pools(control) == 0 and not readers_running()
+
+
+def test_a_reader_keeps_what_it_read_ahead_until_the_worker_takes_it(exchange, control):
+    """A reader that has read everything (its session closed) waits for a slow worker, however long."""
+    pipeline = [("Get-ActiveSyncDevice", [("ResultSize", "Unlimited")]),
+                ("Select-Object", [("Property", list(parsing.DEVICE_PROPERTIES))])]  # more than a pipe holds
+    reader = ChildReader(settings_for(exchange), [], pipeline, parse="device")
+    assert reader.start() and reader.started()
+    try:
+        wait_until(lambda: open_pools(control) == 0, timeout=30, message="the reader read everything, its session closed")
+        reader.process.join(CLOSE_TIMEOUT_SECONDS + 1)  # longer than any wait of its own
+        assert reader.process.is_alive()  # still holding what it read for the worker
+        devices = list(reader)
+    finally:
+        reader.close()
+    assert len(devices) == control.devices(limit=1)["total"] and all(d.guid for d in devices)
 
 
 def test_a_reader_killed_mid_read_fails_the_run_cleanly_and_the_next_run_works(exchange, control, monkeypatch):

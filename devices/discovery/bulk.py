@@ -9,6 +9,7 @@ through their field (dates, GUIDs, JSON), and the driver runs it for every row.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Callable, Iterable, Sequence
 
 from django.conf import settings
@@ -37,7 +38,8 @@ def _datetime_converter() -> Callable[[Any], Any] | None:
 
     PostgreSQL takes datetimes as they are; SQLite stores the text of the naive datetime in the
     connection's time zone, which is ``str(value.astimezone(tz).replace(tzinfo=None))``: Django's own
-    ``make_naive`` and ``str`` without their checks per value (naive ones still go through Django).
+    ``make_naive`` and ``str`` without their checks per value (naive ones still go through Django);
+    in UTC (the default) the ISO form cut of its offset, cheaper still than ``replace``.
     """
     adapt = connection.ops.adapt_datetimefield_value
     if connection.vendor == "postgresql":
@@ -51,7 +53,12 @@ def _datetime_converter() -> Callable[[Any], Any] | None:
             return adapt(value)
         return str(value.astimezone(tz).replace(tzinfo=None))
 
-    return sqlite_text
+    def sqlite_utc_text(value):  # the same text: the UTC time's ISO form without its "+00:00"
+        if value is None or value.tzinfo is None:
+            return adapt(value)
+        return value.astimezone(dt.timezone.utc).isoformat(" ")[:-6]
+
+    return sqlite_utc_text if tz == dt.timezone.utc else sqlite_text
 
 
 def insert(model: type[Model], names: Sequence[str], rows: Iterable[Sequence[Any]], *,

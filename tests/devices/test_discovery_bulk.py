@@ -1,9 +1,10 @@
 """The executemany writer of discovery: what it stores is exactly what Django's ORM stores."""
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from devices.discovery import bulk
 from devices.models import Device
@@ -42,3 +43,15 @@ def test_a_device_is_written_as_django_writes_it():
         del written[column], expected[column]
     assert written == expected
     assert copy.when_created == by_orm.when_created and copy.last_sync_attempt_time is None
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL takes datetimes as they are")
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Zurich"])
+def test_sqlite_datetime_text_is_djangos_in_the_connections_time_zone(zone, monkeypatch):
+    monkeypatch.setitem(connections["default"].__dict__, "timezone", dt.timezone.utc if zone == "UTC" else ZoneInfo(zone))
+    to_text = bulk._converter(Device._meta.get_field("when_changed"))
+    samples = [dt.datetime(2026, 3, 29, 0, 59, 59, tzinfo=dt.timezone.utc),
+               dt.datetime(2026, 10, 25, 1, 30, 0, 250, tzinfo=dt.timezone.utc),
+               dt.datetime(2026, 12, 8, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5, minutes=-30))),
+               dt.datetime(2026, 12, 8, 23, 0), None]
+    assert [to_text(value) for value in samples] == [connection.ops.adapt_datetimefield_value(v) for v in samples]

@@ -88,16 +88,12 @@ def _apply_batch(connector: ExchangeConnector, batch: list, now, result: Applied
         rows.append((connector.pk, guid, now, *(values[name] for name in records.DATA_FIELDS), now, None))
     bulk.insert(Device, _COLUMNS, rows, unique=["connector", "exchange_guid"], update=_UPDATE_FIELDS)
     if users is not None:
-        pks = {guid: before[0] for guid, before in existing.items()}
         added = [guid for guid in values_by_guid if guid not in existing]
-        new = set()
-        if added:
-            new = dict(Device.objects.filter(connector=connector, exchange_guid__in=added)
-                       .values_list("exchange_guid", "pk"))
-            pks.update(new)
-            new = set(new.values())
+        added_pks = dict(Device.objects.filter(connector=connector, exchange_guid__in=added)
+                         .values_list("exchange_guid", "pk")) if added else {}
+        pks = {**{guid: before[0] for guid, before in existing.items()}, **added_pks}
         links_added, links_removed = apply_affinity(users, [
             (pks[guid], v["user_principal_name"], v["user_sam_account_name"], v["user_primary_smtp_address"])
-            for guid, v in values_by_guid.items() if guid in pks], new=new)
+            for guid, v in values_by_guid.items() if guid in pks], new=set(added_pks.values()))
         result.affinity_added += links_added
         result.affinity_removed += links_removed

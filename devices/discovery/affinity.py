@@ -7,7 +7,7 @@ are the administrators'.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Collection, Iterable
 
 from django.contrib.auth import get_user_model
 
@@ -47,21 +47,28 @@ class ConsoleUsers:
         return None
 
 
-def apply_affinity(users: ConsoleUsers, owners: Iterable[tuple[int, str, str, str]]) -> tuple[int, int]:
+def apply_affinity(users: ConsoleUsers, owners: Iterable[tuple[int, str, str, str]], *,
+                   new: Collection[int] = ()) -> tuple[int, int]:
     """Make the automatic links of these devices what their owners say. Returns (added, removed).
 
-    ``owners`` are (device pk, UPN, SamAccountName, primary SMTP address). A device whose owner has no
-    console account loses its automatic link; a manual or imported link is never touched (when one
-    already links the same user, no automatic link is added beside it).
+    ``owners`` are (device pk, UPN, SamAccountName, primary SMTP address); ``new`` are devices just
+    added to the inventory (they have no links yet). A device whose owner has no console account
+    loses its automatic link; a manual or imported link is never touched (when one already links the
+    same user, no automatic link is added beside it).
     """
     wanted: dict[int, int | None] = {pk: users.match(upn=upn, sam=sam, smtp=smtp) for pk, upn, sam, smtp in owners}
     if not wanted:
         return 0, 0
-    stale = [pk for pk, device, user in UserDeviceAffinity.objects.filter(device_id__in=list(wanted), source=AUTOMATIC)
-             .values_list("pk", "device_id", "user_id") if wanted.get(device) != user]
+    known = [pk for pk in wanted if pk not in new]
+    links = UserDeviceAffinity.objects.filter(device_id__in=known).values_list("pk", "device_id", "user_id", "source")
+    stale, existing = [], set()
+    for pk, device, user, source in (links if known else ()):
+        if source == AUTOMATIC and wanted.get(device) != user:
+            stale.append(pk)
+        else:
+            existing.add((device, user))
     removed = UserDeviceAffinity.objects.filter(pk__in=stale).delete()[0] if stale else 0
-    existing = set(UserDeviceAffinity.objects.filter(device_id__in=list(wanted)).values_list("device_id", "user_id"))
-    new = [UserDeviceAffinity(device_id=device, user_id=user, source=AUTOMATIC)
-           for device, user in wanted.items() if user is not None and (device, user) not in existing]
-    UserDeviceAffinity.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new), removed
+    added = [UserDeviceAffinity(device_id=device, user_id=user, source=AUTOMATIC)
+             for device, user in wanted.items() if user is not None and (device, user) not in existing]
+    UserDeviceAffinity.objects.bulk_create(added, ignore_conflicts=True)
+    return len(added), removed

@@ -9,8 +9,10 @@ through their field (dates, GUIDs, JSON), and the driver runs it for every row.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Callable, Iterable, Sequence
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.constants import OnConflict
@@ -24,12 +26,39 @@ def _converter(field) -> Callable[[Any], Any] | None:
     kind = field.get_internal_type()
     if kind in _AS_IS:
         return None
-    if kind == "DateTimeField":  # aware datetimes (what discovery has): the backend's form, without the checks
-        adapt = connection.ops.adapt_datetimefield_value
-        return lambda value: None if value is None else adapt(value)
+    if kind == "DateTimeField":
+        return _datetime_converter()
     if kind == "UUIDField" and not connection.features.has_native_uuid_field:
         return lambda value: None if value is None else value.hex
     return lambda value: None if value is None else field.get_db_prep_save(value, connection)
+
+
+def _datetime_converter() -> Callable[[Any], Any] | None:
+    """What the backend's ``adapt_datetimefield_value`` gives, at a fraction of its cost for aware datetimes.
+
+    PostgreSQL takes datetimes as they are; SQLite stores the text of the naive datetime in the
+    connection's time zone, which is ``str(value.astimezone(tz).replace(tzinfo=None))``: Django's own
+    ``make_naive`` and ``str`` without their checks per value (naive ones still go through Django);
+    in UTC (the default) the ISO form cut of its offset, cheaper still than ``replace``.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor == "postgresql":
+        return None
+    if connection.vendor != "sqlite" or not settings.USE_TZ:
+        return lambda value: None if value is None else adapt(value)
+    tz = connection.timezone
+
+    def sqlite_text(value):
+        if value is None or value.tzinfo is None:
+            return adapt(value)
+        return str(value.astimezone(tz).replace(tzinfo=None))
+
+    def sqlite_utc_text(value):  # the same text: the UTC time's ISO form without its "+00:00"
+        if value is None or value.tzinfo is None:
+            return adapt(value)
+        return value.astimezone(dt.timezone.utc).isoformat(" ")[:-6]
+
+    return sqlite_utc_text if tz == dt.timezone.utc else sqlite_text
 
 
 def insert(model: type[Model], names: Sequence[str], rows: Iterable[Sequence[Any]], *,

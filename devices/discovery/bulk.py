@@ -39,7 +39,7 @@ def _datetime_converter() -> Callable[[Any], Any] | None:
     PostgreSQL takes datetimes as they are; SQLite stores the text of the naive datetime in the
     connection's time zone, which is ``str(value.astimezone(tz).replace(tzinfo=None))``: Django's own
     ``make_naive`` and ``str`` without their checks per value (naive ones still go through Django);
-    in UTC (the default) the ISO form cut of its offset, cheaper still than ``replace``.
+    in UTC (the default) the ISO form cut off its offset, cheaper still than ``replace``.
     """
     adapt = connection.ops.adapt_datetimefield_value
     if connection.vendor == "postgresql":

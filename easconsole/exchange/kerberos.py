@@ -267,6 +267,14 @@ def ensure_ticket(settings: ConnectionSettings, server: str, name: str | None = 
                 raise ExchangeConnectionError("", name, reason, kind=error_kind(error)) from None
 
 
+def _store(**entries: str) -> dict[bytes, bytes]:
+    """A credential store as bytes, held by the caller for the whole call: given str, python-gssapi
+    encodes them into objects that may be freed before MIT reads them, and under threads MIT then
+    wrote a ccache named after whatever was in that memory (files with garbage names appeared, and
+    "No credentials cache found" a third of the time with two realms)."""
+    return {key.encode(): value.encode() for key, value in entries.items()}
+
+
 def _ticket_granting_ticket(principal: str, password: str, ccache: str) -> None:
     import gssapi
     import gssapi.raw
@@ -279,7 +287,8 @@ def _ticket_granting_ticket(principal: str, password: str, ccache: str) -> None:
     client = gssapi.Name(principal, gssapi.NameType.kerberos_principal)
     acquired = gssapi.raw.acquire_cred_with_password(client, password.encode(), usage="initiate",
                                                      mechs=[gssapi.MechType.kerberos])
-    gssapi.raw.store_cred_into({"ccache": ccache}, acquired.creds, usage="initiate", mech=gssapi.MechType.kerberos,
+    store = _store(ccache=ccache)
+    gssapi.raw.store_cred_into(store, acquired.creds, usage="initiate", mech=gssapi.MechType.kerberos,
                                overwrite=True, set_default=False)
     tickets[ccache] = fingerprint
 
@@ -290,16 +299,18 @@ def _ticket_from_keytab(principal: str, keytab: str, ccache: str) -> None:
 
     if not os.path.exists(keytab):
         raise FileNotFoundError(f"the keytab {keytab} does not exist")
+    store = _store(client_keytab=f"FILE:{keytab}", ccache=ccache)
     gssapi.Credentials(name=gssapi.Name(principal, gssapi.NameType.kerberos_principal), usage="initiate",
-                       store={"client_keytab": f"FILE:{keytab}", "ccache": ccache}).lifetime  # noqa: B018 - acquires
+                       store=store).lifetime  # noqa: B018 - acquires
 
 
 def _lifetime(principal: str, ccache: str) -> int:
     import gssapi
 
+    store = _store(ccache=ccache)
     try:
         creds = gssapi.Credentials(name=gssapi.Name(principal, gssapi.NameType.kerberos_principal), usage="initiate",
-                                   store={"ccache": ccache})
+                                   store=store)
         return int(creds.lifetime or 0)
     except gssapi.exceptions.GSSError:
         return 0
@@ -313,8 +324,9 @@ def _service_ticket(principal: str, ccache: str, service: str) -> None:
     """
     import gssapi
 
+    store = _store(ccache=ccache)
     creds = gssapi.Credentials(name=gssapi.Name(principal, gssapi.NameType.kerberos_principal), usage="initiate",
-                               store={"ccache": ccache})
+                               store=store)
     target = gssapi.Name(service, gssapi.NameType.kerberos_principal)
     gssapi.SecurityContext(name=target, creds=creds, usage="initiate", mech=gssapi.MechType.kerberos).step()
 
